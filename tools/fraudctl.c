@@ -1,0 +1,51 @@
+/* fraudctl.c: the operator's command-line tool.
+ *
+ *   fraudctl COMMAND [OPTIONS]
+ *
+ * One binary, one subcommand per task; each subcommand lives in its own
+ * file (generate.c for `generate`) and exposes NAME_main(argc, argv) taking
+ * the arguments from the subcommand's name on and returning the exit
+ * status (0, or a sysexits.h code).  This file only dispatches.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "tools/generate.h"
+
+struct command {
+        const char *name;
+        const char *summary;
+        int (*main)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+        {"generate", "simulate payments, fraud and chargebacks into files or Kafka", generate_main},
+};
+
+static void usage(FILE *out) {
+        fprintf(out, "Usage: fraudctl COMMAND [OPTIONS]\n"
+                     "\n"
+                     "Commands:\n");
+        for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+                fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "\n"
+                     "fraudctl COMMAND --help describes a command.\n");
+}
+
+int main(int argc, char **argv) {
+        if (argc < 2) {
+                usage(stderr);
+                return EX_USAGE;
+        }
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+                usage(stdout);
+                return 0;
+        }
+        for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
+                if (!strcmp(argv[1], commands[i].name))
+                        return commands[i].main(argc - 1, argv + 1);
+        fprintf(stderr, "fraudctl: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        return EX_USAGE;
+}
