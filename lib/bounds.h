@@ -26,9 +26,41 @@
 #define FRAUD_TIME_ISO8601_MAX 32          /* "2026-01-01T00:00:00.000000Z" + NUL */
 
 /* ---- config (lib/config.c) ---- */
+#define FRAUD_CONFIG_FILE_BYTES_MAX (1 << 20)  /* bytes of a config file */
+#define FRAUD_CONFIG_KEYS_MAX 256              /* rows (sections and keys) of a key table */
+#define FRAUD_CONFIG_NAME_MAX 64               /* bytes of a section or key name, or a choice */
+#define FRAUD_CONFIG_STRING_BYTES_MAX 4096     /* bytes of a string value or list item */
+#define FRAUD_CONFIG_LIST_ITEMS_MAX 256        /* items of a list value */
+#define FRAUD_CONFIG_ERR_MAX 512               /* bytes of an error message buffer */
+
+/* ---- settings (common/settings.c): upper ends of the tunable ranges ---- */
+#define FRAUD_SETTINGS_BATCH_RECORDS_MAX 100000    /* records in one consume batch */
+#define FRAUD_SETTINGS_MESSAGE_BYTES_MAX (4 << 20) /* under the embedded broker's 5 MiB */
+#define FRAUD_SETTINGS_PARTITIONS_MAX 256          /* partitions of one topic */
+#define FRAUD_SETTINGS_BROKERS_MAX 16              /* brokers of the embedded cluster */
+#define FRAUD_SETTINGS_TOPIC_BYTES_MAX 249         /* Kafka's own limit on a topic name */
 /* @config-bounds */
 
 /* ---- kafka (lib/kafka.c) ---- */
+#define FRAUD_KAFKA_PROPS_MAX 32           /* pass-through librdkafka properties */
+#define FRAUD_KAFKA_TOPICS_MAX 16          /* topics one consumer subscribes to */
+#define FRAUD_KAFKA_TOPIC_NAME_MAX 249     /* bytes of a topic name (Kafka's own limit) */
+#define FRAUD_KAFKA_PARTITIONS_MAX 1024    /* partitions one consumer tracks at once */
+#define FRAUD_KAFKA_INFLIGHT_MAX 65536     /* consumed inputs whose outputs await delivery */
+#define FRAUD_KAFKA_CONSUME_BATCH_MAX 4096 /* messages returned by one consumer poll */
+#define FRAUD_KAFKA_PRODUCE_BATCH_MAX 100000  /* batch.num.messages */
+#define FRAUD_KAFKA_PRODUCE_QUEUE_MAX 1000000 /* queue.buffering.max.messages */
+#define FRAUD_KAFKA_LINGER_MS_MAX 100      /* linger.ms (1..this; never 0) */
+#define FRAUD_KAFKA_FETCH_WAIT_MS_MAX 100  /* fetch.wait.max.ms (1..this; never 0) */
+#define FRAUD_KAFKA_DELIVERY_TIMEOUT_MS_MAX 900000 /* message.timeout.ms */
+#define FRAUD_KAFKA_COMMIT_INTERVAL_MS_MAX 60000 /* auto.commit.interval.ms */
+#define FRAUD_KAFKA_ERRSTR_MAX 512         /* bytes of a kept error text */
+#define FRAUD_KAFKA_REVOKE_FLUSH_MS 10000  /* wait for outputs of revoked partitions */
+#define FRAUD_KAFKA_CLOSE_FLUSH_MS 10000   /* wait for outputs when a client closes */
+#define FRAUD_KAFKA_QUEUE_FULL_RETRIES 100 /* produce attempts while the queue is full */
+#define FRAUD_MOCK_BROKERS_MAX 16          /* brokers of the embedded mock cluster */
+#define FRAUD_MOCK_PARTITIONS_MAX 1024     /* partitions of one mock topic */
+#define FRAUD_MOCK_TOPICS_MAX 64           /* topics fraud-broker creates */
 /* @kafka-bounds */
 
 /* ---- store (lib/store.c) ---- */
@@ -48,6 +80,19 @@
 /* @store-bounds */
 
 /* ---- simulator (tools/) ---- */
+#define FRAUD_SIM_DAYS_MAX 3660                 /* simulated days */
+#define FRAUD_SIM_CUSTOMERS_MAX 2000000         /* customers of one simulated world */
+#define FRAUD_SIM_MERCHANTS_MAX 1000000         /* merchants of one simulated world */
+#define FRAUD_SIM_TERMINALS_MAX 16              /* terminals of one merchant */
+#define FRAUD_SIM_START_MS_MAX INT64_C(7258118400000) /* latest start: 2200-01-01 */
+#define FRAUD_SIM_PENDING_EVENTS_MAX (1 << 24)  /* payments generated, not yet released */
+#define FRAUD_SIM_PENDING_CHARGEBACKS_MAX (1 << 24) /* chargebacks waiting for their time */
+#define FRAUD_SIM_SKIM_POOL_MAX 65536           /* skimmed cards awaiting cash-out */
+#define FRAUD_SIM_COMPROMISED_MAX 256           /* terminals with a skimmer at once */
+#define FRAUD_GENERATE_BUFFER_BYTES (1 << 20)   /* write buffer of one output file */
+#define FRAUD_GENERATE_LINE_MAX 1024            /* bytes of one output line or message */
+#define FRAUD_GENERATE_RATE_MAX 1000000         /* --rate, messages per second */
+#define FRAUD_GENERATE_SECONDS_MAX 31536000     /* --seconds: one year */
 /* @sim-bounds */
 
 #endif

@@ -1,0 +1,297 @@
+/* fraud-broker: the embedded Kafka broker for one machine (tests, demo, CI).
+ *
+ * Runs librdkafka's mock cluster (lib/mock.c) on loopback, creates the
+ * pipeline's topics, prints "bootstrap=HOST:PORT[,HOST:PORT...]" on stdout
+ * (flushed), optionally writes the bare HOST:PORT list to a file, and stays
+ * up until SIGTERM or SIGINT; then it removes that file, stops the cluster
+ * and exits 0.  Exit 1 when the cluster cannot start, 2 on a usage error.
+ *
+ * Design: SIGTERM and SIGINT are blocked before the cluster starts, so
+ * librdkafka's threads inherit the mask and the main thread collects the
+ * signal with sigwait(); no handler runs in signal context.  The bootstrap
+ * file is written to a temporary name beside it and renamed into place, so
+ * a reader never sees half a line.  Everything lives in memory: a restart
+ * starts empty, on new ports.  Known limits of the mock are in lib/mock.h.
+ *
+ * Arguments are parsed by broker_args_parse() alone, so that loading the
+ * shared YAML settings (--config) can be added in one place.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/bounds.h"
+#include "lib/log.h"
+#include "lib/mock.h"
+
+#define BROKER_PARTITIONS_DEFAULT 6
+#define BROKER_BROKERS_DEFAULT    1
+
+static const char *const broker_default_topics[] = {
+        "tx.raw",      "tx.normalized", "tx.features", "scores", "scores.shadow",
+        "chargebacks", "labels",        "models",      "dlq",
+};
+
+struct broker_args {
+        int brokers;
+        int partitions;
+        size_t topics_count;
+        char topics[FRAUD_MOCK_TOPICS_MAX][FRAUD_KAFKA_TOPIC_NAME_MAX + 1];
+        const char *bootstrap_file; /* borrowed from argv; NULL if none */
+};
+
+static void broker_usage(FILE *f) {
+        fprintf(f,
+                "Usage: fraud-broker [OPTIONS]\n"
+                "\n"
+                "Runs an in-memory Kafka cluster (librdkafka's mock brokers) on\n"
+                "127.0.0.1, creates the pipeline topics, prints\n"
+                "bootstrap=HOST:PORT[,...] on stdout and serves until SIGTERM or\n"
+                "SIGINT.  Data is not persisted; ports change on every start.\n"
+                "\n"
+                "Options:\n"
+                "  --topics A,B,C         topics to create (default: tx.raw,\n"
+                "                         tx.normalized,tx.features,scores,\n"
+                "                         scores.shadow,chargebacks,labels,models,dlq)\n"
+                "  --partitions N         partitions per topic, 1..%d (default %d)\n"
+                "  --brokers N            mock brokers, 1..%d (default %d)\n"
+                "  --bootstrap-file FILE  also write HOST:PORT[,...] to FILE\n"
+                "                         (atomically; removed on exit)\n"
+                "  -h, --help             show this help\n"
+                "\n"
+                "Example:\n"
+                "  fraud-broker --partitions 12 --bootstrap-file /run/fraud/bootstrap &\n"
+                "  kcat -b \"$(cat /run/fraud/bootstrap)\" -L\n",
+                FRAUD_MOCK_PARTITIONS_MAX, BROKER_PARTITIONS_DEFAULT, FRAUD_MOCK_BROKERS_MAX,
+                BROKER_BROKERS_DEFAULT);
+}
+
+static int broker_parse_int(const char *name, const char *s, int max, int *out) {
+        char *end;
+        long v;
+
+        errno = 0;
+        v = strtol(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v < 1 || v > max) {
+                fraud_log_err("%s: '%s' is not a number in 1..%d", name, s, max);
+                return -EINVAL;
+        }
+        *out = (int)v;
+        return 0;
+}
+
+/* Kafka's legal topic characters: ASCII letters, digits, '.', '_', '-'. */
+static int broker_topic_add(struct broker_args *a, const char *name, size_t len) {
+        if (len == 0 || len > FRAUD_KAFKA_TOPIC_NAME_MAX) {
+                fraud_log_err("--topics: empty name or longer than %d bytes",
+                              FRAUD_KAFKA_TOPIC_NAME_MAX);
+                return -EINVAL;
+        }
+        if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789._-") < len) {
+                fraud_log_err("--topics: '%.*s': only letters, digits, '.', '_', '-'", (int)len,
+                              name);
+                return -EINVAL;
+        }
+        if (a->topics_count == FRAUD_MOCK_TOPICS_MAX) {
+                fraud_log_err("--topics: more than %d topics", FRAUD_MOCK_TOPICS_MAX);
+                return -EINVAL;
+        }
+        memcpy(a->topics[a->topics_count], name, len);
+        a->topics[a->topics_count][len] = '\0';
+        a->topics_count++;
+        return 0;
+}
+
+/* Splits "a,b,c" into a->topics (replacing what was there). */
+static int broker_topics_parse(struct broker_args *a, const char *list) {
+        const char *p = list;
+
+        a->topics_count = 0;
+        for (;;) {
+                size_t len = strcspn(p, ",");
+                int r = broker_topic_add(a, p, len);
+                if (r < 0)
+                        return r;
+                if (p[len] == '\0')
+                        return 0;
+                p += len + 1;
+        }
+}
+
+static void broker_args_defaults(struct broker_args *a) {
+        size_t n = sizeof broker_default_topics / sizeof broker_default_topics[0];
+
+        memset(a, 0, sizeof *a);
+        a->brokers = BROKER_BROKERS_DEFAULT;
+        a->partitions = BROKER_PARTITIONS_DEFAULT;
+        for (size_t i = 0; i < n; i++)
+                broker_topic_add(a, broker_default_topics[i], strlen(broker_default_topics[i]));
+}
+
+/* Returns 0 to run, 1 when --help was shown, -EINVAL on a usage error
+ * (already reported). */
+static int broker_args_parse(int argc, char **argv, struct broker_args *a) {
+        static const struct option longopts[] = {
+                {"topics", required_argument, NULL, 't'},
+                {"partitions", required_argument, NULL, 'p'},
+                {"brokers", required_argument, NULL, 'b'},
+                {"bootstrap-file", required_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        int opt, r = 0;
+
+        broker_args_defaults(a);
+        opterr = 0;
+        while (r == 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (opt) {
+                case 't':
+                        r = broker_topics_parse(a, optarg);
+                        break;
+                case 'p':
+                        r = broker_parse_int("--partitions", optarg, FRAUD_MOCK_PARTITIONS_MAX,
+                                             &a->partitions);
+                        break;
+                case 'b':
+                        r = broker_parse_int("--brokers", optarg, FRAUD_MOCK_BROKERS_MAX,
+                                             &a->brokers);
+                        break;
+                case 'f':
+                        a->bootstrap_file = optarg;
+                        break;
+                case 'h':
+                        broker_usage(stdout);
+                        return 1;
+                default:
+                        fraud_log_err("unknown or incomplete option '%s' (see --help)",
+                                      argv[optind - 1]);
+                        return -EINVAL;
+                }
+        }
+        if (r == 0 && optind < argc) {
+                fraud_log_err("unexpected argument '%s' (see --help)", argv[optind]);
+                r = -EINVAL;
+        }
+        return r;
+}
+
+static int broker_write_all(int fd, const char *s, size_t len) {
+        while (len > 0) {
+                ssize_t n = write(fd, s, len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                s += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Writes "bootstrap\n" to path through a temporary file and rename(2). */
+static int broker_bootstrap_file_write(const char *path, const char *bootstrap) {
+        char tmp[PATH_MAX];
+        int fd, r;
+
+        r = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+        if (r < 0 || (size_t)r >= sizeof tmp)
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return -errno;
+        r = broker_write_all(fd, bootstrap, strlen(bootstrap));
+        if (r == 0)
+                r = broker_write_all(fd, "\n", 1);
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                unlink(tmp);
+        return r;
+}
+
+static int broker_topics_create(struct fraud_mock *m, const struct broker_args *a) {
+        for (size_t i = 0; i < a->topics_count; i++) {
+                int r = fraud_mock_topic_create(m, a->topics[i], a->partitions);
+                if (r < 0) {
+                        fraud_log_err("topic %s: %s", a->topics[i], strerror(-r));
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Starts the cluster and announces it; on success *out owns the cluster. */
+static int broker_start(const struct broker_args *a, struct fraud_mock **out) {
+        struct fraud_mock *m;
+        const char *bootstrap;
+        int r = fraud_mock_new(a->brokers, &m);
+
+        if (r < 0) {
+                fraud_log_err("cannot start the mock cluster: %s", strerror(-r));
+                return r;
+        }
+        r = broker_topics_create(m, a);
+        if (r < 0)
+                goto fail_mock;
+        bootstrap = fraud_mock_bootstrap(m);
+        if (a->bootstrap_file) {
+                r = broker_bootstrap_file_write(a->bootstrap_file, bootstrap);
+                if (r < 0) {
+                        fraud_log_err("%s: %s", a->bootstrap_file, strerror(-r));
+                        goto fail_mock;
+                }
+        }
+        printf("bootstrap=%s\n", bootstrap);
+        if (fflush(stdout) != 0)
+                fraud_log_warning("stdout: %s (bootstrap not announced there)", strerror(errno));
+        fraud_log_info("serving %zu topics x %d partitions on %d broker(s) at %s", a->topics_count,
+                       a->partitions, a->brokers, bootstrap);
+        *out = m;
+        return 0;
+
+fail_mock:
+        fraud_mock_free(m);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        struct broker_args args;
+        struct fraud_mock *mock = NULL;
+        sigset_t stop;
+        int r, sig = 0;
+
+        fraud_log_open("fraud-broker", FRAUD_LOG_INFO);
+        r = broker_args_parse(argc, argv, &args);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : 2;
+
+        /* Before any librdkafka thread exists, so they all inherit the mask. */
+        sigemptyset(&stop);
+        sigaddset(&stop, SIGTERM);
+        sigaddset(&stop, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &stop, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        if (broker_start(&args, &mock) < 0)
+                return EXIT_FAILURE;
+        do {
+                r = sigwait(&stop, &sig);
+        } while (r == EINTR);
+        fraud_log_info("signal %d: shutting down", sig);
+
+        if (args.bootstrap_file && unlink(args.bootstrap_file) < 0 && errno != ENOENT)
+                fraud_log_warning("%s: %s", args.bootstrap_file, strerror(errno));
+        fraud_mock_free(mock);
+        return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
