@@ -12,7 +12,7 @@
 
 #define S struct fraud_settings
 #define PATH_MAX_ FRAUD_CONFIG_STRING_BYTES_MAX
-#define TOPIC_MAX_ FRAUD_SETTINGS_TOPIC_BYTES_MAX
+#define TOPIC_MAX_ FRAUD_KAFKA_TOPIC_NAME_MAX
 
 static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_SECTION("kafka", "Kafka client settings, shared by every stage."),
@@ -43,7 +43,7 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_CHOICE(S, kafka.compression, "lz4", "none|lz4|zstd|gzip|snappy",
                             "Compression of produced batches. lz4 or zstd keep the embedded "
                             "broker's 5 MiB per partition from filling up."),
-        FRAUD_CONFIG_INT(S, kafka.batch_records_max, 1000, 1, FRAUD_SETTINGS_BATCH_RECORDS_MAX,
+        FRAUD_CONFIG_INT(S, kafka.batch_records_max, 1000, 1, FRAUD_KAFKA_CONSUME_BATCH_MAX,
                          "Most records a stage consumes, processes and produces as one batch "
                          "before it stores offsets."),
         FRAUD_CONFIG_INT(S, kafka.message_bytes_max, 1 << 20, 1024,
@@ -76,7 +76,7 @@ static const struct fraud_config_key settings_keys[] = {
                             "Models published by the trainer and loaded by the scorer."),
         FRAUD_CONFIG_STRING(S, topics.dlq, "dlq", 1, TOPIC_MAX_,
                             "Rejected input, with the reason and the original bytes."),
-        FRAUD_CONFIG_INT(S, topics.partitions, 6, 1, FRAUD_SETTINGS_PARTITIONS_MAX,
+        FRAUD_CONFIG_INT(S, topics.partitions, 6, 1, FRAUD_MOCK_PARTITIONS_MAX,
                          "Partitions of each topic the embedded broker creates. More partitions "
                          "allow more processes per stage."),
 
@@ -86,7 +86,7 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_STRING(S, broker.bootstrap_file, "fraud-broker.bootstrap", 1, PATH_MAX_,
                             "File where the broker writes its address and clients read it; "
                             "relative to the working directory."),
-        FRAUD_CONFIG_INT(S, broker.brokers, 1, 1, FRAUD_SETTINGS_BROKERS_MAX,
+        FRAUD_CONFIG_INT(S, broker.brokers, 1, 1, FRAUD_MOCK_BROKERS_MAX,
                          "Brokers in the mock cluster."),
 
         FRAUD_CONFIG_SECTION("log", "Logging: one line per event on stderr."),

@@ -34,11 +34,8 @@
 #define FRAUD_CONFIG_ERR_MAX 512               /* bytes of an error message buffer */
 
 /* ---- settings (common/settings.c): upper ends of the tunable ranges ---- */
-#define FRAUD_SETTINGS_BATCH_RECORDS_MAX 100000    /* records in one consume batch */
 #define FRAUD_SETTINGS_MESSAGE_BYTES_MAX (4 << 20) /* under the embedded broker's 5 MiB */
-#define FRAUD_SETTINGS_PARTITIONS_MAX 256          /* partitions of one topic */
-#define FRAUD_SETTINGS_BROKERS_MAX 16              /* brokers of the embedded cluster */
-#define FRAUD_SETTINGS_TOPIC_BYTES_MAX 249         /* Kafka's own limit on a topic name */
+/* (batch, partitions, brokers and topic names use the kafka limits below) */
 /* @config-bounds */
 
 /* ---- kafka (lib/kafka.c) ---- */
@@ -63,10 +60,12 @@
 #define FRAUD_MOCK_TOPICS_MAX 64           /* topics fraud-broker creates */
 /* @kafka-bounds */
 
+/* ---- connect (common/connect.c) ---- */
+#define FRAUD_CONNECT_BOOTSTRAP_MAX 1024   /* bytes of a bootstrap server list */
+
 /* ---- store (lib/store.c) ---- */
 #define FRAUD_STORE_KEY_MAX 512            /* bytes of a state or meta key */
 #define FRAUD_STORE_VALUE_MAX (1u << 20)   /* bytes of a state or meta value */
-#define FRAUD_STORE_TOPIC_MAX 249          /* bytes of a topic name (Kafka's own limit) */
 #define FRAUD_STORE_BATCH_OPS_MAX 65536    /* operations in one write batch */
 #define FRAUD_STORE_BATCH_BYTES_MAX (64u << 20) /* key + value bytes in one write batch */
 #define FRAUD_STORE_ERROR_MAX 512          /* bytes of the last error text */

@@ -45,7 +45,7 @@ enum { STORE_CF_STATE, STORE_CF_OFFSETS, STORE_CF_META, STORE_CF_COUNT };
 static const char *const store_cf_names[STORE_CF_COUNT] = {
     "default", "offsets", "meta"};
 
-#define STORE_OFFSET_KEY_MAX (FRAUD_STORE_TOPIC_MAX + 1 + 4)
+#define STORE_OFFSET_KEY_MAX (FRAUD_KAFKA_TOPIC_NAME_MAX + 1 + 4)
 #define STORE_OFFSET_VALUE_LEN 8
 
 struct fraud_store {
@@ -375,10 +375,10 @@ static int store_offset_key(struct fraud_store *s, const char *topic,
                             int32_t partition,
                             unsigned char k[STORE_OFFSET_KEY_MAX])
 {
-    size_t n = topic ? strnlen(topic, FRAUD_STORE_TOPIC_MAX + 1) : 0;
+    size_t n = topic ? strnlen(topic, FRAUD_KAFKA_TOPIC_NAME_MAX + 1) : 0;
     uint32_t p = (uint32_t)partition;
 
-    if (n == 0 || n > FRAUD_STORE_TOPIC_MAX)
+    if (n == 0 || n > FRAUD_KAFKA_TOPIC_NAME_MAX)
         return store_fail(s, EINVAL, "offset: topic of %zu bytes", n);
     if (partition < 0)
         return store_fail(s, EINVAL, "offset: partition %d", (int)partition);
@@ -431,7 +431,7 @@ static int store_offset_visit(struct fraud_store *s, rocksdb_iterator_t *it,
                                         int64_t),
                               void *ctx)
 {
-    char topic[FRAUD_STORE_TOPIC_MAX + 1];
+    char topic[FRAUD_KAFKA_TOPIC_NAME_MAX + 1];
     size_t klen, vlen;
     const unsigned char *k =
         (const unsigned char *)rocksdb_iter_key(it, &klen);
@@ -441,7 +441,7 @@ static int store_offset_visit(struct fraud_store *s, rocksdb_iterator_t *it,
     uint32_t p;
     uint64_t off;
 
-    if (n == 0 || n > FRAUD_STORE_TOPIC_MAX || k[n] != '\0' ||
+    if (n == 0 || n > FRAUD_KAFKA_TOPIC_NAME_MAX || k[n] != '\0' ||
         memchr(k, '\0', n) || vlen != STORE_OFFSET_VALUE_LEN)
         return store_fail(s, EBADMSG, "offsets: malformed entry");
     p = (uint32_t)k[n + 1] << 24 | (uint32_t)k[n + 2] << 16 |

@@ -137,7 +137,7 @@ int fraud_store_batch_delete_range(struct fraud_store_batch *b,
                                    const void *begin, size_t begin_len,
                                    const void *end, size_t end_len);
 /* Records that the next message to consume from (topic, partition) is
- * next_offset (last processed + 1).  topic: 1 to FRAUD_STORE_TOPIC_MAX
+ * next_offset (last processed + 1).  topic: 1 to FRAUD_KAFKA_TOPIC_NAME_MAX
  * bytes; partition and next_offset >= 0. */
 int fraud_store_batch_set_offset(struct fraud_store_batch *b,
                                  const char *topic, int32_t partition,
