@@ -2,9 +2,11 @@
  *
  * Runs librdkafka's mock cluster (lib/mock.c) on loopback, creates the
  * pipeline's topics, prints "bootstrap=HOST:PORT[,HOST:PORT...]" on stdout
- * (flushed), optionally writes the bare HOST:PORT list to a file, and stays
- * up until SIGTERM or SIGINT; then it removes that file, stops the cluster
- * and exits 0.  Exit 1 when the cluster cannot start, 2 on a usage error.
+ * (flushed), writes the bare HOST:PORT list to the bootstrap file that
+ * clients read when kafka.bootstrap_servers is empty (broker.bootstrap_file,
+ * or --bootstrap-file), and stays up until SIGTERM or SIGINT; then it
+ * removes that file, stops the cluster and exits 0.  Exit 1 when the
+ * cluster cannot start, 64 on a usage error, 78 on a bad configuration.
  *
  * Design: SIGTERM and SIGINT are blocked before the cluster starts, so
  * librdkafka's threads inherit the mask and the main thread collects the
@@ -13,8 +15,8 @@
  * a reader never sees half a line.  Everything lives in memory: a restart
  * starts empty, on new ports.  Known limits of the mock are in lib/mock.h.
  *
- * Arguments are parsed by broker_args_parse() alone, so that loading the
- * shared YAML settings (--config) can be added in one place.
+ * Topic names, partitions, brokers and the bootstrap file come from the
+ * shared settings (--config FILE, common/cli.h); the flags override them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,51 +28,38 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sysexits.h>
+
+#include "common/cli.h"
+#include "common/settings.h"
 #include "lib/bounds.h"
 #include "lib/log.h"
 #include "lib/mock.h"
-
-#define BROKER_PARTITIONS_DEFAULT 6
-#define BROKER_BROKERS_DEFAULT    1
-
-static const char *const broker_default_topics[] = {
-        "tx.raw",      "tx.normalized", "tx.features", "scores", "scores.shadow",
-        "chargebacks", "labels",        "models",      "dlq",
-};
 
 struct broker_args {
         int brokers;
         int partitions;
         size_t topics_count;
         char topics[FRAUD_MOCK_TOPICS_MAX][FRAUD_KAFKA_TOPIC_NAME_MAX + 1];
-        const char *bootstrap_file; /* borrowed from argv; NULL if none */
+        char bootstrap_file[PATH_MAX]; /* "" : none */
 };
 
-static void broker_usage(FILE *f) {
-        fprintf(f,
-                "Usage: fraud-broker [OPTIONS]\n"
-                "\n"
-                "Runs an in-memory Kafka cluster (librdkafka's mock brokers) on\n"
-                "127.0.0.1, creates the pipeline topics, prints\n"
-                "bootstrap=HOST:PORT[,...] on stdout and serves until SIGTERM or\n"
-                "SIGINT.  Data is not persisted; ports change on every start.\n"
-                "\n"
-                "Options:\n"
-                "  --topics A,B,C         topics to create (default: tx.raw,\n"
-                "                         tx.normalized,tx.features,scores,\n"
-                "                         scores.shadow,chargebacks,labels,models,dlq)\n"
-                "  --partitions N         partitions per topic, 1..%d (default %d)\n"
-                "  --brokers N            mock brokers, 1..%d (default %d)\n"
-                "  --bootstrap-file FILE  also write HOST:PORT[,...] to FILE\n"
-                "                         (atomically; removed on exit)\n"
-                "  -h, --help             show this help\n"
-                "\n"
-                "Example:\n"
-                "  fraud-broker --partitions 12 --bootstrap-file /run/fraud/bootstrap &\n"
-                "  kcat -b \"$(cat /run/fraud/bootstrap)\" -L\n",
-                FRAUD_MOCK_PARTITIONS_MAX, BROKER_PARTITIONS_DEFAULT, FRAUD_MOCK_BROKERS_MAX,
-                BROKER_BROKERS_DEFAULT);
-}
+#define BROKER_SUMMARY                                                                  \
+        "Runs an in-memory Kafka cluster (librdkafka's mock brokers) on 127.0.0.1,\n"     \
+        "creates the pipeline topics, prints bootstrap=HOST:PORT[,...] on stdout,\n"      \
+        "writes it to the bootstrap file and serves until SIGTERM or SIGINT.\n"            \
+        "Data is kept in memory only; ports change on every start."
+
+#define BROKER_OPTIONS_HELP                                                             \
+        "      --topics A,B,C         topics to create (default: every topics.* name)\n" \
+        "      --partitions N         partitions per topic (default topics.partitions)\n" \
+        "      --brokers N            mock brokers (default broker.brokers)\n"           \
+        "      --bootstrap-file FILE  where to write HOST:PORT[,...] (default\n"        \
+        "                             broker.bootstrap_file)\n"                           \
+        "\n"                                                                             \
+        "Limits of the embedded broker: each partition keeps at most 5 MiB or\n"       \
+        "100,000 batches (the oldest are dropped); a fetch returns one batch per\n"    \
+        "partition; an idle fetch waits the full fetch.wait.max.ms; no transactions.\n"
 
 static int broker_parse_int(const char *name, const char *s, int max, int *out) {
         char *end;
@@ -125,32 +114,41 @@ static int broker_topics_parse(struct broker_args *a, const char *list) {
         }
 }
 
-static void broker_args_defaults(struct broker_args *a) {
-        size_t n = sizeof broker_default_topics / sizeof broker_default_topics[0];
+/* The defaults: every topic of the settings, their partitions, brokers and
+ * bootstrap file.  The settings admit only valid names and ranges. */
+static int broker_args_defaults(struct broker_args *a, const struct fraud_settings *s) {
+        const char *const topics[] = {
+                s->topics.raw,         s->topics.normalized, s->topics.features,
+                s->topics.scores,      s->topics.scores_shadow, s->topics.chargebacks,
+                s->topics.labels,      s->topics.models,     s->topics.dlq,
+        };
+        int r = 0;
 
         memset(a, 0, sizeof *a);
-        a->brokers = BROKER_BROKERS_DEFAULT;
-        a->partitions = BROKER_PARTITIONS_DEFAULT;
-        for (size_t i = 0; i < n; i++)
-                broker_topic_add(a, broker_default_topics[i], strlen(broker_default_topics[i]));
+        a->brokers = (int)s->broker.brokers;
+        a->partitions = (int)s->topics.partitions;
+        if (snprintf(a->bootstrap_file, sizeof a->bootstrap_file, "%s",
+                     s->broker.bootstrap_file) >= (int)sizeof a->bootstrap_file)
+                return -ENAMETOOLONG;
+        for (size_t i = 0; r == 0 && i < sizeof topics / sizeof topics[0]; i++)
+                r = broker_topic_add(a, topics[i], strlen(topics[i]));
+        return r;
 }
 
-/* Returns 0 to run, 1 when --help was shown, -EINVAL on a usage error
- * (already reported). */
+/* The flags left after the shared ones (common/cli.h).  Returns 0 to run or
+ * -EINVAL on a usage error (already reported). */
 static int broker_args_parse(int argc, char **argv, struct broker_args *a) {
         static const struct option longopts[] = {
                 {"topics", required_argument, NULL, 't'},
                 {"partitions", required_argument, NULL, 'p'},
                 {"brokers", required_argument, NULL, 'b'},
                 {"bootstrap-file", required_argument, NULL, 'f'},
-                {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
         int opt, r = 0;
 
-        broker_args_defaults(a);
         opterr = 0;
-        while (r == 0 && (opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        while (r == 0 && (opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
                 switch (opt) {
                 case 't':
                         r = broker_topics_parse(a, optarg);
@@ -164,11 +162,12 @@ static int broker_args_parse(int argc, char **argv, struct broker_args *a) {
                                              &a->brokers);
                         break;
                 case 'f':
-                        a->bootstrap_file = optarg;
+                        if (snprintf(a->bootstrap_file, sizeof a->bootstrap_file, "%s",
+                                     optarg) >= (int)sizeof a->bootstrap_file) {
+                                fraud_log_err("--bootstrap-file: path too long");
+                                r = -EINVAL;
+                        }
                         break;
-                case 'h':
-                        broker_usage(stdout);
-                        return 1;
                 default:
                         fraud_log_err("unknown or incomplete option '%s' (see --help)",
                                       argv[optind - 1]);
@@ -245,7 +244,7 @@ static int broker_start(const struct broker_args *a, struct fraud_mock **out) {
         if (r < 0)
                 goto fail_mock;
         bootstrap = fraud_mock_bootstrap(m);
-        if (a->bootstrap_file) {
+        if (a->bootstrap_file[0] != '\0') {
                 r = broker_bootstrap_file_write(a->bootstrap_file, bootstrap);
                 if (r < 0) {
                         fraud_log_err("%s: %s", a->bootstrap_file, strerror(-r));
@@ -265,6 +264,29 @@ fail_mock:
         return r;
 }
 
+/* Settings, then flags; returns FRAUD_CLI_RUN or main()'s exit status. */
+static int broker_setup(int argc, char **argv, struct broker_args *args) {
+        const struct fraud_cli cli = {
+                .summary = BROKER_SUMMARY,
+                .options_help = BROKER_OPTIONS_HELP,
+                .args_extra = true,
+        };
+        struct fraud_settings settings;
+        enum fraud_log_level level = FRAUD_LOG_INFO;
+        int status = fraud_cli_parse(&cli, &argc, argv, &settings);
+
+        if (status != FRAUD_CLI_RUN)
+                return status;
+        fraud_log_level_parse(settings.log.level, &level);
+        fraud_log_open("fraud-broker", level);
+        status = broker_args_defaults(args, &settings) < 0 ||
+                                 broker_args_parse(argc, argv, args) < 0
+                         ? EX_USAGE
+                         : FRAUD_CLI_RUN;
+        fraud_settings_release(&settings);
+        return status;
+}
+
 int main(int argc, char **argv) {
         struct broker_args args;
         struct fraud_mock *mock = NULL;
@@ -272,9 +294,9 @@ int main(int argc, char **argv) {
         int r, sig = 0;
 
         fraud_log_open("fraud-broker", FRAUD_LOG_INFO);
-        r = broker_args_parse(argc, argv, &args);
-        if (r != 0)
-                return r > 0 ? EXIT_SUCCESS : 2;
+        r = broker_setup(argc, argv, &args);
+        if (r != FRAUD_CLI_RUN)
+                return r;
 
         /* Before any librdkafka thread exists, so they all inherit the mask. */
         sigemptyset(&stop);
@@ -290,7 +312,7 @@ int main(int argc, char **argv) {
         } while (r == EINTR);
         fraud_log_info("signal %d: shutting down", sig);
 
-        if (args.bootstrap_file && unlink(args.bootstrap_file) < 0 && errno != ENOENT)
+        if (args.bootstrap_file[0] != '\0' && unlink(args.bootstrap_file) < 0 && errno != ENOENT)
                 fraud_log_warning("%s: %s", args.bootstrap_file, strerror(errno));
         fraud_mock_free(mock);
         return r == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
