@@ -14,6 +14,7 @@
 
 #include "lib/kafka.h"
 #include "lib/mock.h"
+#include "tests/testing.h"
 
 #define WAIT_MS         20000
 #define PRODUCE_API_KEY 0 /* Kafka protocol ApiKey of ProduceRequest */
@@ -642,11 +643,5 @@ static Suite *kafka_suite(void) {
 }
 
 int main(void) {
-        SRunner *sr = srunner_create(kafka_suite());
-        int failed;
-
-        srunner_run_all(sr, CK_NORMAL);
-        failed = srunner_ntests_failed(sr);
-        srunner_free(sr);
-        return failed == 0 ? 0 : 1;
+        return testing_run(kafka_suite());
 }

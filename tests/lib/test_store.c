@@ -23,6 +23,7 @@
 
 #include "lib/bounds.h"
 #include "lib/store.h"
+#include "tests/testing.h"
 
 static char test_root[PATH_MAX];
 
@@ -694,13 +695,6 @@ static Suite *store_suite(void)
     return suite;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(store_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+int main(void) {
+        return testing_run(store_suite());
 }
