@@ -56,7 +56,8 @@ static int connect_properties(struct fraud_connect *c, const struct fraud_settin
         const struct fraud_settings_kafka *k = &s->kafka;
         const struct fraud_kafka_property props[] = {
                 {"security.protocol", k->security_protocol},
-                {"sasl.mechanism", strncmp(k->security_protocol, "sasl", 4) == 0 ? k->sasl_mechanism : ""},
+                {"sasl.mechanism",
+                 strncmp(k->security_protocol, "sasl", 4) == 0 ? k->sasl_mechanism : ""},
                 {"sasl.username", k->sasl_username},
                 {"sasl.password", k->sasl_password},
                 {"ssl.ca.location", k->ssl_ca_location},

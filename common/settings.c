@@ -10,8 +10,8 @@
 
 #include "lib/bounds.h"
 
-#define S struct fraud_settings
-#define PATH_MAX_ FRAUD_CONFIG_STRING_BYTES_MAX
+#define S          struct fraud_settings
+#define PATH_MAX_  FRAUD_CONFIG_STRING_BYTES_MAX
 #define TOPIC_MAX_ FRAUD_KAFKA_TOPIC_NAME_MAX
 
 static const struct fraud_config_key settings_keys[] = {
@@ -63,8 +63,7 @@ static const struct fraud_config_key settings_keys[] = {
                             "Validated, normalized transactions, from ingest to velocity."),
         FRAUD_CONFIG_STRING(S, topics.features, "tx.features", 1, TOPIC_MAX_,
                             "Feature vectors, from velocity to the scorer."),
-        FRAUD_CONFIG_STRING(S, topics.scores, "scores", 1, TOPIC_MAX_,
-                            "Decisions of the scorer."),
+        FRAUD_CONFIG_STRING(S, topics.scores, "scores", 1, TOPIC_MAX_, "Decisions of the scorer."),
         FRAUD_CONFIG_STRING(S, topics.scores_shadow, "scores.shadow", 1, TOPIC_MAX_,
                             "Scores of a challenger model, compared with the champion's and "
                             "never acted on."),

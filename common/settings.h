@@ -26,16 +26,16 @@
 /* The Kafka client every stage uses.  Delivery-critical properties (acks,
  * idempotence, offset storage) are not here: lib/kafka.c sets them in code. */
 struct fraud_settings_kafka {
-        char *bootstrap_servers;   /* "" : read broker.bootstrap_file */
+        char *bootstrap_servers; /* "" : read broker.bootstrap_file */
         char *client_id;
-        char *security_protocol;   /* plaintext, ssl, sasl_plaintext, sasl_ssl */
-        char *sasl_mechanism;      /* PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
+        char *security_protocol; /* plaintext, ssl, sasl_plaintext, sasl_ssl */
+        char *sasl_mechanism;    /* PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 */
         char *sasl_username;
-        char *sasl_password;       /* secret */
-        char *ssl_ca_location;     /* "" : the system's CA store */
+        char *sasl_password;   /* secret */
+        char *ssl_ca_location; /* "" : the system's CA store */
         int64_t linger_ms;
         int64_t fetch_wait_max_ms;
-        char *compression;         /* none, lz4, zstd, gzip, snappy */
+        char *compression; /* none, lz4, zstd, gzip, snappy */
         int64_t batch_records_max;
         int64_t message_bytes_max;
         int64_t delivery_timeout_ms;
@@ -59,12 +59,12 @@ struct fraud_settings_topics {
 /* The embedded broker (fraud-broker): it creates every topic above with
  * topics.partitions partitions. */
 struct fraud_settings_broker {
-        char *bootstrap_file;      /* where it writes its address, where clients read it */
+        char *bootstrap_file; /* where it writes its address, where clients read it */
         int64_t brokers;
 };
 
 struct fraud_settings_log {
-        char *level;               /* err, warning, notice, info, debug (lib/log.h) */
+        char *level; /* err, warning, notice, info, debug (lib/log.h) */
 };
 
 struct fraud_settings {

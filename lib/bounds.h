@@ -9,29 +9,29 @@
 #define FRAUD_BOUNDS_H
 
 /* ---- log ---- */
-#define FRAUD_LOG_LINE_MAX 1024            /* bytes in one log line */
+#define FRAUD_LOG_LINE_MAX 1024 /* bytes in one log line */
 
 /* ---- arena ---- */
 #define FRAUD_ARENA_BLOCK_MIN 4096         /* smallest block an arena grows by */
 #define FRAUD_ARENA_BYTES_MAX (256u << 20) /* largest arena */
 
 /* ---- metrics ---- */
-#define FRAUD_METRICS_MAX 256              /* metrics in one registry */
-#define FRAUD_METRICS_NAME_MAX 96          /* bytes of a metric name */
-#define FRAUD_METRICS_LABELS_MAX 128       /* bytes of a label set, e.g. {reason="x"} */
-#define FRAUD_METRICS_HELP_MAX 160         /* bytes of a help text */
-#define FRAUD_HISTOGRAM_BUCKETS_MAX 32     /* finite buckets of a histogram */
+#define FRAUD_METRICS_MAX           256 /* metrics in one registry */
+#define FRAUD_METRICS_NAME_MAX      96  /* bytes of a metric name */
+#define FRAUD_METRICS_LABELS_MAX    128 /* bytes of a label set, e.g. {reason="x"} */
+#define FRAUD_METRICS_HELP_MAX      160 /* bytes of a help text */
+#define FRAUD_HISTOGRAM_BUCKETS_MAX 32  /* finite buckets of a histogram */
 
 /* ---- time ---- */
-#define FRAUD_TIME_ISO8601_MAX 32          /* "2026-01-01T00:00:00.000000Z" + NUL */
+#define FRAUD_TIME_ISO8601_MAX 32 /* "2026-01-01T00:00:00.000000Z" + NUL */
 
 /* ---- config (lib/config.c) ---- */
-#define FRAUD_CONFIG_FILE_BYTES_MAX (1 << 20)  /* bytes of a config file */
-#define FRAUD_CONFIG_KEYS_MAX 256              /* rows (sections and keys) of a key table */
-#define FRAUD_CONFIG_NAME_MAX 64               /* bytes of a section or key name, or a choice */
-#define FRAUD_CONFIG_STRING_BYTES_MAX 4096     /* bytes of a string value or list item */
-#define FRAUD_CONFIG_LIST_ITEMS_MAX 256        /* items of a list value */
-#define FRAUD_CONFIG_ERR_MAX 512               /* bytes of an error message buffer */
+#define FRAUD_CONFIG_FILE_BYTES_MAX   (1 << 20) /* bytes of a config file */
+#define FRAUD_CONFIG_KEYS_MAX         256       /* rows (sections and keys) of a key table */
+#define FRAUD_CONFIG_NAME_MAX         64        /* bytes of a section or key name, or a choice */
+#define FRAUD_CONFIG_STRING_BYTES_MAX 4096      /* bytes of a string value or list item */
+#define FRAUD_CONFIG_LIST_ITEMS_MAX   256       /* items of a list value */
+#define FRAUD_CONFIG_ERR_MAX          512       /* bytes of an error message buffer */
 
 /* ---- settings (common/settings.c): upper ends of the tunable ranges ---- */
 #define FRAUD_SETTINGS_MESSAGE_BYTES_MAX (4 << 20) /* under the embedded broker's 5 MiB */
@@ -39,59 +39,59 @@
 /* @config-bounds */
 
 /* ---- kafka (lib/kafka.c) ---- */
-#define FRAUD_KAFKA_PROPS_MAX 32           /* pass-through librdkafka properties */
-#define FRAUD_KAFKA_TOPICS_MAX 16          /* topics one consumer subscribes to */
-#define FRAUD_KAFKA_TOPIC_NAME_MAX 249     /* bytes of a topic name (Kafka's own limit) */
-#define FRAUD_KAFKA_PARTITIONS_MAX 1024    /* partitions one consumer tracks at once */
-#define FRAUD_KAFKA_INFLIGHT_MAX 65536     /* consumed inputs whose outputs await delivery */
-#define FRAUD_KAFKA_CONSUME_BATCH_MAX 4096 /* messages returned by one consumer poll */
-#define FRAUD_KAFKA_PRODUCE_BATCH_MAX 100000  /* batch.num.messages */
-#define FRAUD_KAFKA_PRODUCE_QUEUE_MAX 1000000 /* queue.buffering.max.messages */
-#define FRAUD_KAFKA_LINGER_MS_MAX 100      /* linger.ms (1..this; never 0) */
-#define FRAUD_KAFKA_FETCH_WAIT_MS_MAX 100  /* fetch.wait.max.ms (1..this; never 0) */
-#define FRAUD_KAFKA_DELIVERY_TIMEOUT_MS_MAX 900000 /* message.timeout.ms */
-#define FRAUD_KAFKA_COMMIT_INTERVAL_MS_MAX 60000 /* auto.commit.interval.ms */
-#define FRAUD_KAFKA_ERRSTR_MAX 512         /* bytes of a kept error text */
-#define FRAUD_KAFKA_REVOKE_FLUSH_MS 10000  /* wait for outputs of revoked partitions */
-#define FRAUD_KAFKA_CLOSE_FLUSH_MS 10000   /* wait for outputs when a client closes */
-#define FRAUD_KAFKA_QUEUE_FULL_RETRIES 100 /* produce attempts while the queue is full */
-#define FRAUD_MOCK_BROKERS_MAX 16          /* brokers of the embedded mock cluster */
-#define FRAUD_MOCK_PARTITIONS_MAX 1024     /* partitions of one mock topic */
-#define FRAUD_MOCK_TOPICS_MAX 64           /* topics fraud-broker creates */
+#define FRAUD_KAFKA_PROPS_MAX               32    /* pass-through librdkafka properties */
+#define FRAUD_KAFKA_TOPICS_MAX              16    /* topics one consumer subscribes to */
+#define FRAUD_KAFKA_TOPIC_NAME_MAX          249   /* bytes of a topic name (Kafka's own limit) */
+#define FRAUD_KAFKA_PARTITIONS_MAX          1024  /* partitions one consumer tracks at once */
+#define FRAUD_KAFKA_INFLIGHT_MAX            65536 /* consumed inputs whose outputs await delivery */
+#define FRAUD_KAFKA_CONSUME_BATCH_MAX       4096  /* messages returned by one consumer poll */
+#define FRAUD_KAFKA_PRODUCE_BATCH_MAX       100000  /* batch.num.messages */
+#define FRAUD_KAFKA_PRODUCE_QUEUE_MAX       1000000 /* queue.buffering.max.messages */
+#define FRAUD_KAFKA_LINGER_MS_MAX           100     /* linger.ms (1..this; never 0) */
+#define FRAUD_KAFKA_FETCH_WAIT_MS_MAX       100     /* fetch.wait.max.ms (1..this; never 0) */
+#define FRAUD_KAFKA_DELIVERY_TIMEOUT_MS_MAX 900000  /* message.timeout.ms */
+#define FRAUD_KAFKA_COMMIT_INTERVAL_MS_MAX  60000   /* auto.commit.interval.ms */
+#define FRAUD_KAFKA_ERRSTR_MAX              512     /* bytes of a kept error text */
+#define FRAUD_KAFKA_REVOKE_FLUSH_MS         10000   /* wait for outputs of revoked partitions */
+#define FRAUD_KAFKA_CLOSE_FLUSH_MS          10000   /* wait for outputs when a client closes */
+#define FRAUD_KAFKA_QUEUE_FULL_RETRIES      100     /* produce attempts while the queue is full */
+#define FRAUD_MOCK_BROKERS_MAX              16      /* brokers of the embedded mock cluster */
+#define FRAUD_MOCK_PARTITIONS_MAX           1024    /* partitions of one mock topic */
+#define FRAUD_MOCK_TOPICS_MAX               64      /* topics fraud-broker creates */
 /* @kafka-bounds */
 
 /* ---- connect (common/connect.c) ---- */
-#define FRAUD_CONNECT_BOOTSTRAP_MAX 1024   /* bytes of a bootstrap server list */
+#define FRAUD_CONNECT_BOOTSTRAP_MAX 1024 /* bytes of a bootstrap server list */
 
 /* ---- store (lib/store.c) ---- */
-#define FRAUD_STORE_KEY_MAX 512            /* bytes of a state or meta key */
-#define FRAUD_STORE_VALUE_MAX (1u << 20)   /* bytes of a state or meta value */
-#define FRAUD_STORE_BATCH_OPS_MAX 65536    /* operations in one write batch */
-#define FRAUD_STORE_BATCH_BYTES_MAX (64u << 20) /* key + value bytes in one write batch */
-#define FRAUD_STORE_ERROR_MAX 512          /* bytes of the last error text */
-#define FRAUD_STORE_BLOCK_CACHE_BYTES_MAX ((size_t)16 << 30) /* block cache */
+#define FRAUD_STORE_KEY_MAX                512         /* bytes of a state or meta key */
+#define FRAUD_STORE_VALUE_MAX              (1u << 20)  /* bytes of a state or meta value */
+#define FRAUD_STORE_BATCH_OPS_MAX          65536       /* operations in one write batch */
+#define FRAUD_STORE_BATCH_BYTES_MAX        (64u << 20) /* key + value bytes in one write batch */
+#define FRAUD_STORE_ERROR_MAX              512         /* bytes of the last error text */
+#define FRAUD_STORE_BLOCK_CACHE_BYTES_MAX  ((size_t)16 << 30) /* block cache */
 #define FRAUD_STORE_WRITE_BUFFER_BYTES_MIN ((size_t)64 << 10) /* one memtable */
 #define FRAUD_STORE_WRITE_BUFFER_BYTES_MAX ((size_t)1 << 30)  /* one memtable */
-#define FRAUD_STORE_OPEN_FILES_MIN 20      /* RocksDB clips below this anyway */
-#define FRAUD_STORE_OPEN_FILES_MAX 65536   /* table files held open */
-#define FRAUD_STORE_LOG_FILES_MAX 4        /* RocksDB info LOG files kept */
-#define FRAUD_STORE_LOG_FILE_BYTES_MAX ((size_t)16 << 20) /* one info LOG file */
+#define FRAUD_STORE_OPEN_FILES_MIN         20                 /* RocksDB clips below this anyway */
+#define FRAUD_STORE_OPEN_FILES_MAX         65536              /* table files held open */
+#define FRAUD_STORE_LOG_FILES_MAX          4                  /* RocksDB info LOG files kept */
+#define FRAUD_STORE_LOG_FILE_BYTES_MAX     ((size_t)16 << 20) /* one info LOG file */
 /* @store-bounds */
 
 /* ---- simulator (tools/) ---- */
-#define FRAUD_SIM_DAYS_MAX 3660                 /* simulated days */
-#define FRAUD_SIM_CUSTOMERS_MAX 2000000         /* customers of one simulated world */
-#define FRAUD_SIM_MERCHANTS_MAX 1000000         /* merchants of one simulated world */
-#define FRAUD_SIM_TERMINALS_MAX 16              /* terminals of one merchant */
-#define FRAUD_SIM_START_MS_MAX INT64_C(7258118400000) /* latest start: 2200-01-01 */
-#define FRAUD_SIM_PENDING_EVENTS_MAX (1 << 24)  /* payments generated, not yet released */
+#define FRAUD_SIM_DAYS_MAX                3660    /* simulated days */
+#define FRAUD_SIM_CUSTOMERS_MAX           2000000 /* customers of one simulated world */
+#define FRAUD_SIM_MERCHANTS_MAX           1000000 /* merchants of one simulated world */
+#define FRAUD_SIM_TERMINALS_MAX           16      /* terminals of one merchant */
+#define FRAUD_SIM_START_MS_MAX            INT64_C(7258118400000) /* latest start: 2200-01-01 */
+#define FRAUD_SIM_PENDING_EVENTS_MAX      (1 << 24) /* payments generated, not yet released */
 #define FRAUD_SIM_PENDING_CHARGEBACKS_MAX (1 << 24) /* chargebacks waiting for their time */
-#define FRAUD_SIM_SKIM_POOL_MAX 65536           /* skimmed cards awaiting cash-out */
-#define FRAUD_SIM_COMPROMISED_MAX 256           /* terminals with a skimmer at once */
-#define FRAUD_GENERATE_BUFFER_BYTES (1 << 20)   /* write buffer of one output file */
-#define FRAUD_GENERATE_LINE_MAX 1024            /* bytes of one output line or message */
-#define FRAUD_GENERATE_RATE_MAX 1000000         /* --rate, messages per second */
-#define FRAUD_GENERATE_SECONDS_MAX 31536000     /* --seconds: one year */
+#define FRAUD_SIM_SKIM_POOL_MAX           65536     /* skimmed cards awaiting cash-out */
+#define FRAUD_SIM_COMPROMISED_MAX         256       /* terminals with a skimmer at once */
+#define FRAUD_GENERATE_BUFFER_BYTES       (1 << 20) /* write buffer of one output file */
+#define FRAUD_GENERATE_LINE_MAX           1024      /* bytes of one output line or message */
+#define FRAUD_GENERATE_RATE_MAX           1000000   /* --rate, messages per second */
+#define FRAUD_GENERATE_SECONDS_MAX        31536000  /* --seconds: one year */
 /* @sim-bounds */
 
 #endif

@@ -26,9 +26,9 @@
 #include <string.h>
 #include <yaml.h>
 
-#define CONFIG_ECHO_MAX 48     /* bytes of a value echoed in an error, quotes included */
+#define CONFIG_ECHO_MAX      48 /* bytes of a value echoed in an error, quotes included */
 #define CONFIG_COMMENT_WIDTH 78 /* columns of a dumped comment line */
-#define CONFIG_NOT_FOUND SIZE_MAX
+#define CONFIG_NOT_FOUND     SIZE_MAX
 
 /* How a text reached us: YAML knows quoted from plain; the environment does not. */
 enum config_text {
@@ -239,8 +239,8 @@ static int config_string_check(const struct fraud_config_key *k, const char *s, 
         }
         if (k->choices && !config_choices_contain(k->choices, s)) {
                 config_choices_format(choices, sizeof(choices), k->choices);
-                snprintf(reason, size, "%s is not one of %s",
-                         config_echo(k, echo, sizeof(echo), s), choices);
+                snprintf(reason, size, "%s is not one of %s", config_echo(k, echo, sizeof(echo), s),
+                         choices);
                 return -EINVAL;
         }
         return 0;
@@ -568,9 +568,9 @@ static size_t config_line(const struct config_parser *p) {
 }
 
 /* Writes "NAME:LINE: what: reason" (without "what: " when what is NULL). */
-__attribute__((format(printf, 5, 6))) static int
-config_fail(struct config_parser *p, size_t line, const char *what, int code, const char *fmt,
-            ...) {
+__attribute__((format(printf, 5, 6))) static int config_fail(struct config_parser *p, size_t line,
+                                                             const char *what, int code,
+                                                             const char *fmt, ...) {
         char reason[FRAUD_CONFIG_ERR_MAX];
         va_list ap;
 
@@ -760,8 +760,7 @@ static int config_sections_parse(struct config_parser *p) {
                 if (s == CONFIG_NOT_FOUND) {
                         config_echo(NULL, echo, sizeof(echo), config_scalar(p));
                         echo[strlen(echo) - 1] = '\0';
-                        return config_fail(p, config_line(p), echo + 1, -EINVAL,
-                                           "unknown section");
+                        return config_fail(p, config_line(p), echo + 1, -EINVAL, "unknown section");
                 }
                 if (p->seen_line[s])
                         return config_fail(p, config_line(p), p->t->keys[s].name, -EINVAL,
@@ -796,8 +795,7 @@ static int config_stream_parse(struct config_parser *p) {
                 r = config_sections_parse(p);
         else if (p->ev.type != YAML_SCALAR_EVENT || !config_scalar_is_plain(p) ||
                  !config_is_null(config_scalar(p)))
-                r = config_fail(p, config_line(p), NULL, -EINVAL,
-                                "expected a mapping of sections");
+                r = config_fail(p, config_line(p), NULL, -EINVAL, "expected a mapping of sections");
         if (r < 0 || (r = config_next(p)) < 0) /* DOCUMENT_END */
                 return r;
         r = config_next(p);
@@ -815,8 +813,13 @@ int fraud_config_buffer_apply(const struct fraud_config_table *t, void *target, 
         p = calloc(1, sizeof(*p));
         if (!p)
                 return -ENOMEM;
-        *p = (struct config_parser){.t = t, .target = target, .name = name, .text = text,
-                                    .len = len, .err = err, .err_size = err_size};
+        *p = (struct config_parser){.t = t,
+                                    .target = target,
+                                    .name = name,
+                                    .text = text,
+                                    .len = len,
+                                    .err = err,
+                                    .err_size = err_size};
         if (!yaml_parser_initialize(&p->yaml)) {
                 free(p);
                 return -ENOMEM;
@@ -891,8 +894,8 @@ int fraud_config_file_apply(const struct fraud_config_table *t, void *target, co
         return r;
 }
 
-int fraud_config_load(const struct fraud_config_table *t, void *target, const char *path,
-                      char *err, size_t err_size) {
+int fraud_config_load(const struct fraud_config_table *t, void *target, const char *path, char *err,
+                      size_t err_size) {
         int r = fraud_config_init(t, target);
 
         if (r < 0) {
@@ -948,8 +951,8 @@ static void config_notes_format(const struct fraud_config_key *k, char *buf, siz
 
         buf[0] = '\0';
         if (k->type == FRAUD_CONFIG_TYPE_INT64)
-                n += (size_t)snprintf(buf + n, size - n, "Range: %" PRId64 "..%" PRId64 ".",
-                                      k->min, k->max);
+                n += (size_t)snprintf(buf + n, size - n, "Range: %" PRId64 "..%" PRId64 ".", k->min,
+                                      k->max);
         else if (k->type == FRAUD_CONFIG_TYPE_DOUBLE)
                 n += (size_t)snprintf(buf + n, size - n, "Range: %g..%g.", k->min_double,
                                       k->max_double);

@@ -67,73 +67,86 @@ enum {
 };
 
 struct fraud_config_key {
-        const char *name;            /* "section.key", or "section" for a section row */
+        const char *name; /* "section.key", or "section" for a section row */
         enum fraud_config_type type;
-        size_t offset;               /* of the field in the target struct */
+        size_t offset; /* of the field in the target struct */
         bool def_bool;
         int64_t def_int;
         double def_double;
-        const char *def_string;      /* string; list: items separated by commas */
-        int64_t min, max;            /* int64 value; string length in bytes; list items */
+        const char *def_string; /* string; list: items separated by commas */
+        int64_t min, max;       /* int64 value; string length in bytes; list items */
         double min_double, max_double;
-        const char *choices;         /* string: "a|b|c" lists the only values allowed */
-        const char *env;             /* environment variable that overrides the value */
-        unsigned flags;              /* FRAUD_CONFIG_SECRET */
-        const char *help;            /* one or more sentences; dump wraps them */
+        const char *choices; /* string: "a|b|c" lists the only values allowed */
+        const char *env;     /* environment variable that overrides the value */
+        unsigned flags;      /* FRAUD_CONFIG_SECRET */
+        const char *help;    /* one or more sentences; dump wraps them */
 };
 
 struct fraud_config_table {
-        const char *help;            /* heading comment of the dumped file; '\n' breaks lines */
+        const char *help; /* heading comment of the dumped file; '\n' breaks lines */
         const struct fraud_config_key *keys;
         size_t n_keys;
 };
 
 /* The field's offset; a compile error (an array of negative size) when the
  * field is not of type ctype. */
-#define FRAUD_CONFIG_OFFSET_(target, field, ctype)                                              \
-        (offsetof(target, field) +                                                              \
-         0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((target *)0)->field), ctype)  \
-                                 ? 1                                                            \
+#define FRAUD_CONFIG_OFFSET_(target, field, ctype)                                                 \
+        (offsetof(target, field) +                                                                 \
+         0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((target *)0)->field), ctype)     \
+                                 ? 1                                                               \
                                  : -1]))
 
-#define FRAUD_CONFIG_SECTION(section, help_text)                                                \
-        {.name = (section), .type = FRAUD_CONFIG_TYPE_SECTION, .help = (help_text)}
+#define FRAUD_CONFIG_SECTION(section, help_text)                                                   \
+        { .name = (section), .type = FRAUD_CONFIG_TYPE_SECTION, .help = (help_text) }
 
 /* In each macro the trailing arguments are the help text and, optionally,
  * designated initializers for .env and .flags. */
-#define FRAUD_CONFIG_BOOL(target, field, def, ...)                                              \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_BOOL,                                        \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, bool), .def_bool = (def),                \
-         .help = __VA_ARGS__}
+#define FRAUD_CONFIG_BOOL(target, field, def, ...)                                                 \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_BOOL,                                    \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, bool), .def_bool = (def),            \
+                .help = __VA_ARGS__                                                                \
+        }
 
-#define FRAUD_CONFIG_INT(target, field, def, lo, hi, ...)                                       \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_INT64,                                       \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, int64_t), .def_int = (def), .min = (lo), \
-         .max = (hi), .help = __VA_ARGS__}
+#define FRAUD_CONFIG_INT(target, field, def, lo, hi, ...)                                          \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_INT64,                                   \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, int64_t), .def_int = (def),          \
+                .min = (lo), .max = (hi), .help = __VA_ARGS__                                      \
+        }
 
-#define FRAUD_CONFIG_DOUBLE(target, field, def, lo, hi, ...)                                    \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_DOUBLE,                                      \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, double), .def_double = (def),            \
-         .min_double = (lo), .max_double = (hi), .help = __VA_ARGS__}
+#define FRAUD_CONFIG_DOUBLE(target, field, def, lo, hi, ...)                                       \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_DOUBLE,                                  \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, double), .def_double = (def),        \
+                .min_double = (lo), .max_double = (hi), .help = __VA_ARGS__                        \
+        }
 
 /* lo and hi bound the length in bytes. */
-#define FRAUD_CONFIG_STRING(target, field, def, lo, hi, ...)                                    \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_STRING,                                      \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, char *), .def_string = (def),            \
-         .min = (lo), .max = (hi), .help = __VA_ARGS__}
+#define FRAUD_CONFIG_STRING(target, field, def, lo, hi, ...)                                       \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_STRING,                                  \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, char *), .def_string = (def),        \
+                .min = (lo), .max = (hi), .help = __VA_ARGS__                                      \
+        }
 
 /* A string that must be one of choices, written "a|b|c". */
-#define FRAUD_CONFIG_CHOICE(target, field, def, choice_list, ...)                               \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_STRING,                                      \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, char *), .def_string = (def), .min = 1,  \
-         .max = FRAUD_CONFIG_NAME_MAX, .choices = (choice_list), .help = __VA_ARGS__}
+#define FRAUD_CONFIG_CHOICE(target, field, def, choice_list, ...)                                  \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_STRING,                                  \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, char *), .def_string = (def),        \
+                .min = 1, .max = FRAUD_CONFIG_NAME_MAX, .choices = (choice_list),                  \
+                .help = __VA_ARGS__                                                                \
+        }
 
 /* A YAML sequence of strings, [a, b]; def and the environment separate items
  * with commas.  At most items_max items, each up to FRAUD_CONFIG_STRING_BYTES_MAX. */
-#define FRAUD_CONFIG_LIST(target, field, def, items_max, ...)                                   \
-        {.name = #field, .type = FRAUD_CONFIG_TYPE_LIST,                                        \
-         .offset = FRAUD_CONFIG_OFFSET_(target, field, char **), .def_string = (def),           \
-         .max = (items_max), .help = __VA_ARGS__}
+#define FRAUD_CONFIG_LIST(target, field, def, items_max, ...)                                      \
+        {                                                                                          \
+                .name = #field, .type = FRAUD_CONFIG_TYPE_LIST,                                    \
+                .offset = FRAUD_CONFIG_OFFSET_(target, field, char **), .def_string = (def),       \
+                .max = (items_max), .help = __VA_ARGS__                                            \
+        }
 
 /* Sets every key of target to its default.  target is taken as uninitialized
  * memory (nothing in it is freed).  -ENOMEM, with target released. */
@@ -155,8 +168,8 @@ int fraud_config_env_apply(const struct fraud_config_table *t, void *target, cha
 
 /* init, then the file at path (none when path is NULL), then the environment.
  * On failure target is released: there is nothing to free. */
-int fraud_config_load(const struct fraud_config_table *t, void *target, const char *path,
-                      char *err, size_t err_size);
+int fraud_config_load(const struct fraud_config_table *t, void *target, const char *path, char *err,
+                      size_t err_size);
 
 /* Writes target as a YAML file that fraud_config_file_apply() reads back to
  * the same values: the table's heading, then each section and key with its

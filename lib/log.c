@@ -15,9 +15,8 @@ static enum fraud_log_level log_max_level = FRAUD_LOG_INFO;
 static int log_fd = STDERR_FILENO;
 
 static const char *const log_level_names[] = {
-        [FRAUD_LOG_ERR] = "err",       [FRAUD_LOG_WARNING] = "warning",
-        [FRAUD_LOG_NOTICE] = "notice", [FRAUD_LOG_INFO] = "info",
-        [FRAUD_LOG_DEBUG] = "debug",
+        [FRAUD_LOG_ERR] = "err",   [FRAUD_LOG_WARNING] = "warning", [FRAUD_LOG_NOTICE] = "notice",
+        [FRAUD_LOG_INFO] = "info", [FRAUD_LOG_DEBUG] = "debug",
 };
 
 void fraud_log_open(const char *ident, enum fraud_log_level max_level) {
@@ -48,8 +47,8 @@ void fraud_log_set_fd(int fd) {
         log_fd = fd < 0 ? STDERR_FILENO : fd;
 }
 
-int fraud_log_format(char *buf, int size, enum fraud_log_level level,
-                     const char *ident, const char *fmt, va_list ap) {
+int fraud_log_format(char *buf, int size, enum fraud_log_level level, const char *ident,
+                     const char *fmt, va_list ap) {
         int n, m;
 
         n = snprintf(buf, (size_t)size, "<%d>%s: ", (int)level, ident);

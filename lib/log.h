@@ -34,17 +34,16 @@ void fraud_log_set_fd(int fd);
 
 /* Formats one line into buf (always NUL-terminated); returns its length
  * without the NUL.  Pure: used by fraud_log() and by the tests. */
-int fraud_log_format(char *buf, int size, enum fraud_log_level level,
-                     const char *ident, const char *fmt, va_list ap)
-        __attribute__((format(printf, 5, 0)));
+int fraud_log_format(char *buf, int size, enum fraud_log_level level, const char *ident,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 void fraud_log(enum fraud_log_level level, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
-#define fraud_log_err(...) fraud_log(FRAUD_LOG_ERR, __VA_ARGS__)
+#define fraud_log_err(...)     fraud_log(FRAUD_LOG_ERR, __VA_ARGS__)
 #define fraud_log_warning(...) fraud_log(FRAUD_LOG_WARNING, __VA_ARGS__)
-#define fraud_log_notice(...) fraud_log(FRAUD_LOG_NOTICE, __VA_ARGS__)
-#define fraud_log_info(...) fraud_log(FRAUD_LOG_INFO, __VA_ARGS__)
-#define fraud_log_debug(...) fraud_log(FRAUD_LOG_DEBUG, __VA_ARGS__)
+#define fraud_log_notice(...)  fraud_log(FRAUD_LOG_NOTICE, __VA_ARGS__)
+#define fraud_log_info(...)    fraud_log(FRAUD_LOG_INFO, __VA_ARGS__)
+#define fraud_log_debug(...)   fraud_log(FRAUD_LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -15,8 +15,8 @@ struct fraud_metrics {
 };
 
 const double fraud_metrics_latency_buckets[] = {
-        1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3,
-        2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+        1e-6, 2.5e-6, 5e-6,   1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
+        5e-3, 1e-2,   2.5e-2, 5e-2, 0.1,    0.25, 0.5,  1,      2.5,  5,    10,
 };
 const size_t fraud_metrics_latency_buckets_count =
         sizeof(fraud_metrics_latency_buckets) / sizeof(fraud_metrics_latency_buckets[0]);
@@ -34,8 +34,8 @@ static bool metrics_name_valid(const char *name) {
         if (!name || !*name || strlen(name) >= FRAUD_METRICS_NAME_MAX)
                 return false;
         for (const char *p = name; *p; p++) {
-                bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                             *p == '_' || *p == ':';
+                bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_' ||
+                             *p == ':';
                 if (!alpha && !(p != name && *p >= '0' && *p <= '9'))
                         return false;
         }
@@ -50,8 +50,7 @@ static bool metrics_labels_valid(const char *labels) {
         return n == 0 || (n >= 2 && labels[0] == '{' && labels[n - 1] == '}');
 }
 
-static struct fraud_metric *metrics_register(struct fraud_metrics *m,
-                                             enum fraud_metric_type type,
+static struct fraud_metric *metrics_register(struct fraud_metrics *m, enum fraud_metric_type type,
                                              const char *name, const char *labels,
                                              const char *help) {
         struct fraud_metric *x;
@@ -79,24 +78,23 @@ static struct fraud_metric *metrics_register(struct fraud_metrics *m,
         return x;
 }
 
-uint64_t *fraud_metrics_counter(struct fraud_metrics *m, const char *name,
-                                const char *labels, const char *help) {
+uint64_t *fraud_metrics_counter(struct fraud_metrics *m, const char *name, const char *labels,
+                                const char *help) {
         struct fraud_metric *x = metrics_register(m, FRAUD_METRIC_COUNTER, name, labels, help);
 
         return x ? &x->v.counter : NULL;
 }
 
-double *fraud_metrics_gauge(struct fraud_metrics *m, const char *name,
-                            const char *labels, const char *help) {
+double *fraud_metrics_gauge(struct fraud_metrics *m, const char *name, const char *labels,
+                            const char *help) {
         struct fraud_metric *x = metrics_register(m, FRAUD_METRIC_GAUGE, name, labels, help);
 
         return x ? &x->v.gauge : NULL;
 }
 
-struct fraud_histogram *fraud_metrics_histogram(struct fraud_metrics *m,
-                                                const char *name, const char *labels,
-                                                const char *help, const double *upper,
-                                                size_t nbuckets) {
+struct fraud_histogram *fraud_metrics_histogram(struct fraud_metrics *m, const char *name,
+                                                const char *labels, const char *help,
+                                                const double *upper, size_t nbuckets) {
         struct fraud_metric *x;
 
         if (nbuckets == 0 || nbuckets > FRAUD_HISTOGRAM_BUCKETS_MAX)
@@ -149,8 +147,7 @@ double fraud_histogram_quantile(const struct fraud_histogram *h, double q) {
 }
 
 /* Merges "le" into an existing label set: {a="b"} + le -> {a="b",le="x"}. */
-static void metrics_labels_with_le(char *buf, size_t size, const char *labels,
-                                   const char *le) {
+static void metrics_labels_with_le(char *buf, size_t size, const char *labels, const char *le) {
         size_t n = strlen(labels);
 
         if (n == 0)
@@ -174,8 +171,8 @@ static int metrics_write_histogram(const struct fraud_metric *x, FILE *f) {
                 if (fprintf(f, "%s_bucket%s %llu\n", x->name, lab, (unsigned long long)cum) < 0)
                         return -EIO;
         }
-        if (fprintf(f, "%s_sum%s %.17g\n%s_count%s %llu\n", x->name, x->labels, h->sum,
-                    x->name, x->labels, (unsigned long long)h->count) < 0)
+        if (fprintf(f, "%s_sum%s %.17g\n%s_count%s %llu\n", x->name, x->labels, h->sum, x->name,
+                    x->labels, (unsigned long long)h->count) < 0)
                 return -EIO;
         return 0;
 }
@@ -184,7 +181,9 @@ static int metrics_write_one(const struct fraud_metric *x, FILE *f) {
         switch (x->type) {
         case FRAUD_METRIC_COUNTER:
                 return fprintf(f, "%s%s %llu\n", x->name, x->labels,
-                               (unsigned long long)x->v.counter) < 0 ? -EIO : 0;
+                               (unsigned long long)x->v.counter) < 0
+                               ? -EIO
+                               : 0;
         case FRAUD_METRIC_GAUGE:
                 return fprintf(f, "%s%s %.17g\n", x->name, x->labels, x->v.gauge) < 0 ? -EIO : 0;
         case FRAUD_METRIC_HISTOGRAM:

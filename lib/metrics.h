@@ -26,7 +26,7 @@ enum fraud_metric_type {
 
 struct fraud_histogram {
         size_t nbuckets;
-        double upper[FRAUD_HISTOGRAM_BUCKETS_MAX];      /* ascending, finite */
+        double upper[FRAUD_HISTOGRAM_BUCKETS_MAX];        /* ascending, finite */
         uint64_t counts[FRAUD_HISTOGRAM_BUCKETS_MAX + 1]; /* last is +Inf */
         uint64_t count;
         double sum;
@@ -53,14 +53,13 @@ void fraud_metrics_free(struct fraud_metrics *m);
  * a valid Prometheus name, labels are not "" or "{...}", or the same name was
  * registered with another type.  Registering the same name and labels twice
  * returns the first. */
-uint64_t *fraud_metrics_counter(struct fraud_metrics *m, const char *name,
-                                const char *labels, const char *help);
-double *fraud_metrics_gauge(struct fraud_metrics *m, const char *name,
-                            const char *labels, const char *help);
-struct fraud_histogram *fraud_metrics_histogram(struct fraud_metrics *m,
-                                                const char *name, const char *labels,
-                                                const char *help, const double *upper,
-                                                size_t nbuckets);
+uint64_t *fraud_metrics_counter(struct fraud_metrics *m, const char *name, const char *labels,
+                                const char *help);
+double *fraud_metrics_gauge(struct fraud_metrics *m, const char *name, const char *labels,
+                            const char *help);
+struct fraud_histogram *fraud_metrics_histogram(struct fraud_metrics *m, const char *name,
+                                                const char *labels, const char *help,
+                                                const double *upper, size_t nbuckets);
 
 /* Latency buckets in seconds from 1 µs to 10 s, roughly 1-2.5-5 per decade. */
 extern const double fraud_metrics_latency_buckets[];

@@ -42,10 +42,10 @@ struct fraud_store_iter;
  * block_cache_bytes (data, index and filter blocks) plus
  * 2 * write_buffer_bytes (memtables of all column families together). */
 struct fraud_store_options {
-    size_t block_cache_bytes;   /* <= FRAUD_STORE_BLOCK_CACHE_BYTES_MAX */
-    size_t write_buffer_bytes;  /* one memtable, in the WRITE_BUFFER range */
-    int max_open_files;         /* in [OPEN_FILES_MIN, OPEN_FILES_MAX] */
-    bool sync_commit;           /* fsync the WAL on every commit */
+        size_t block_cache_bytes;  /* <= FRAUD_STORE_BLOCK_CACHE_BYTES_MAX */
+        size_t write_buffer_bytes; /* one memtable, in the WRITE_BUFFER range */
+        int max_open_files;        /* in [OPEN_FILES_MIN, OPEN_FILES_MAX] */
+        bool sync_commit;          /* fsync the WAL on every commit */
 };
 
 /* Fills *o with the defaults: 64 MiB cache, 16 MiB write buffer,
@@ -60,8 +60,7 @@ void fraud_store_options_init(struct fraud_store_options *o);
  * handle holds the store, ...) and, when err is not NULL, writes the
  * reason into err (err_size bytes, always NUL-terminated). */
 int fraud_store_open(struct fraud_store **out, const char *path,
-                     const struct fraud_store_options *opts, char *err,
-                     size_t err_size);
+                     const struct fraud_store_options *opts, char *err, size_t err_size);
 
 /* Writes the memtables of every column family to table files, so that a
  * reopen replays no WAL.  Returns 0 or -errno (text in fraud_store_error). */
@@ -81,30 +80,26 @@ const char *fraud_store_error(const struct fraud_store *s);
 /* Copies the value of key into buf (cap bytes).  Returns the value's
  * length, -ENOENT when absent, -ENOBUFS when cap is too small (buf then
  * holds nothing useful), -errno on a read error. */
-int fraud_store_get(struct fraud_store *s, const void *key, size_t key_len,
-                    void *buf, size_t cap);
+int fraud_store_get(struct fraud_store *s, const void *key, size_t key_len, void *buf, size_t cap);
 
 /* Reads the next offset to consume of (topic, partition) into
  * *next_offset.  Returns 0, -ENOENT when none is stored, -errno. */
-int fraud_store_offset_get(struct fraud_store *s, const char *topic,
-                           int32_t partition, int64_t *next_offset);
+int fraud_store_offset_get(struct fraud_store *s, const char *topic, int32_t partition,
+                           int64_t *next_offset);
 
 /* Calls fn for every stored offset, in (topic, partition) order; topic is
  * borrowed for the call.  Returns 0 after the last one, the first non-zero
  * value fn returned (which stops the walk), or -errno. */
 int fraud_store_offsets_foreach(struct fraud_store *s,
-                                int (*fn)(void *ctx, const char *topic,
-                                          int32_t partition,
+                                int (*fn)(void *ctx, const char *topic, int32_t partition,
                                           int64_t next_offset),
                                 void *ctx);
 
 /* Small named values outside the state, e.g. "schema_version".  key is a
  * NUL-terminated string of at most FRAUD_STORE_KEY_MAX bytes.  put writes
  * at once, synced; get behaves as fraud_store_get(). */
-int fraud_store_meta_put(struct fraud_store *s, const char *key,
-                         const void *value, size_t len);
-int fraud_store_meta_get(struct fraud_store *s, const char *key, void *buf,
-                         size_t cap);
+int fraud_store_meta_put(struct fraud_store *s, const char *key, const void *value, size_t len);
+int fraud_store_meta_get(struct fraud_store *s, const char *key, void *buf, size_t cap);
 
 /* Writes a RocksDB checkpoint of the whole store (state, offsets, meta) to
  * dir, which must not exist yet; its parent must.  Files are hard-linked
@@ -128,19 +123,16 @@ struct fraud_store_batch *fraud_store_batch_new(struct fraud_store *s);
  * dropped. */
 void fraud_store_batch_free(struct fraud_store_batch *b);
 
-int fraud_store_batch_put(struct fraud_store_batch *b, const void *key,
-                          size_t key_len, const void *value, size_t len);
-int fraud_store_batch_delete(struct fraud_store_batch *b, const void *key,
-                             size_t key_len);
+int fraud_store_batch_put(struct fraud_store_batch *b, const void *key, size_t key_len,
+                          const void *value, size_t len);
+int fraud_store_batch_delete(struct fraud_store_batch *b, const void *key, size_t key_len);
 /* Deletes every state key k with begin <= k < end. */
-int fraud_store_batch_delete_range(struct fraud_store_batch *b,
-                                   const void *begin, size_t begin_len,
+int fraud_store_batch_delete_range(struct fraud_store_batch *b, const void *begin, size_t begin_len,
                                    const void *end, size_t end_len);
 /* Records that the next message to consume from (topic, partition) is
  * next_offset (last processed + 1).  topic: 1 to FRAUD_KAFKA_TOPIC_NAME_MAX
  * bytes; partition and next_offset >= 0. */
-int fraud_store_batch_set_offset(struct fraud_store_batch *b,
-                                 const char *topic, int32_t partition,
+int fraud_store_batch_set_offset(struct fraud_store_batch *b, const char *topic, int32_t partition,
                                  int64_t next_offset);
 
 /* Applies the whole batch atomically, WAL on (synced if sync_commit).  On
@@ -162,27 +154,22 @@ size_t fraud_store_batch_count(const struct fraud_store_batch *b);
 
 /* Range [lower, upper); a NULL bound (length 0) is open.  Bounds are
  * copied; each at most FRAUD_STORE_KEY_MAX bytes. */
-int fraud_store_iter_new(struct fraud_store *s, const void *lower,
-                         size_t lower_len, const void *upper,
-                         size_t upper_len, struct fraud_store_iter **out);
+int fraud_store_iter_new(struct fraud_store *s, const void *lower, size_t lower_len,
+                         const void *upper, size_t upper_len, struct fraud_store_iter **out);
 /* Every key that begins with prefix (0 < prefix_len <= KEY_MAX). */
-int fraud_store_iter_new_prefix(struct fraud_store *s, const void *prefix,
-                                size_t prefix_len,
+int fraud_store_iter_new_prefix(struct fraud_store *s, const void *prefix, size_t prefix_len,
                                 struct fraud_store_iter **out);
 /* fraud_store_iter_free(NULL) is a no-op. */
 void fraud_store_iter_free(struct fraud_store_iter *it);
 
 /* Positions at the first key >= key within the range; key NULL positions
  * at the first key of the range. */
-int fraud_store_iter_seek(struct fraud_store_iter *it, const void *key,
-                          size_t key_len);
+int fraud_store_iter_seek(struct fraud_store_iter *it, const void *key, size_t key_len);
 int fraud_store_iter_next(struct fraud_store_iter *it);
 bool fraud_store_iter_valid(const struct fraud_store_iter *it);
 /* The current entry, borrowed until the iterator moves or is freed.  Only
  * when fraud_store_iter_valid(). */
-const void *fraud_store_iter_key(const struct fraud_store_iter *it,
-                                 size_t *len);
-const void *fraud_store_iter_value(const struct fraud_store_iter *it,
-                                   size_t *len);
+const void *fraud_store_iter_key(const struct fraud_store_iter *it, size_t *len);
+const void *fraud_store_iter_value(const struct fraud_store_iter *it, size_t *len);
 
 #endif

@@ -40,8 +40,7 @@ int64_t fraud_time_days_from_civil(int64_t y, unsigned m, unsigned d) {
         return era * 146097 + doe - 719468;
 }
 
-void fraud_time_civil_from_days(int64_t z, int64_t *year, unsigned *month,
-                                unsigned *day) {
+void fraud_time_civil_from_days(int64_t z, int64_t *year, unsigned *month, unsigned *day) {
         z += 719468;
         int64_t era = floor_div(z, 146097);
         int64_t doe = z - era * 146097;
@@ -146,16 +145,15 @@ int fraud_time_parse_iso8601(const char *s, int64_t *out_us) {
         int64_t y, mo, d, h = 0, mi = 0, se = 0, frac = 0, off = 0;
         const char *p = s;
 
-        if (!s || read_digits(&p, 4, &y) < 0 || *p++ != '-' ||
-            read_digits(&p, 2, &mo) < 0 || *p++ != '-' || read_digits(&p, 2, &d) < 0)
+        if (!s || read_digits(&p, 4, &y) < 0 || *p++ != '-' || read_digits(&p, 2, &mo) < 0 ||
+            *p++ != '-' || read_digits(&p, 2, &d) < 0)
                 return -EINVAL;
         if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, (unsigned)mo))
                 return -EINVAL;
         if (*p == 'T' || *p == 't' || *p == ' ') {
                 p++;
-                if (read_digits(&p, 2, &h) < 0 || *p++ != ':' ||
-                    read_digits(&p, 2, &mi) < 0 || *p++ != ':' ||
-                    read_digits(&p, 2, &se) < 0)
+                if (read_digits(&p, 2, &h) < 0 || *p++ != ':' || read_digits(&p, 2, &mi) < 0 ||
+                    *p++ != ':' || read_digits(&p, 2, &se) < 0)
                         return -EINVAL;
                 if (h > 23 || mi > 59 || se > 59)
                         return -EINVAL;
@@ -165,8 +163,8 @@ int fraud_time_parse_iso8601(const char *s, int64_t *out_us) {
         if (*p != '\0')
                 return -EINVAL;
         *out_us = fraud_time_days_from_civil(y, (unsigned)mo, (unsigned)d) * FRAUD_USEC_PER_DAY +
-                  h * FRAUD_USEC_PER_HOUR + mi * FRAUD_USEC_PER_MIN +
-                  se * FRAUD_USEC_PER_SEC + frac - off;
+                  h * FRAUD_USEC_PER_HOUR + mi * FRAUD_USEC_PER_MIN + se * FRAUD_USEC_PER_SEC +
+                  frac - off;
         return 0;
 }
 
@@ -176,10 +174,9 @@ void fraud_time_format_iso8601(int64_t t_us, char *buf) {
         unsigned m, d;
 
         fraud_time_civil_from_days(day, &y, &m, &d);
-        snprintf(buf, FRAUD_TIME_ISO8601_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ",
-                 (long long)y, m, d, (int)(rem / FRAUD_USEC_PER_HOUR),
-                 (int)(rem / FRAUD_USEC_PER_MIN % 60), (int)(rem / FRAUD_USEC_PER_SEC % 60),
-                 (int)(rem % FRAUD_USEC_PER_SEC));
+        snprintf(buf, FRAUD_TIME_ISO8601_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", (long long)y,
+                 m, d, (int)(rem / FRAUD_USEC_PER_HOUR), (int)(rem / FRAUD_USEC_PER_MIN % 60),
+                 (int)(rem / FRAUD_USEC_PER_SEC % 60), (int)(rem % FRAUD_USEC_PER_SEC));
 }
 
 void fraud_watermark_init(struct fraud_watermark *w, int64_t lateness_us) {

@@ -17,10 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define FRAUD_USEC_PER_SEC INT64_C(1000000)
-#define FRAUD_USEC_PER_MIN (60 * FRAUD_USEC_PER_SEC)
+#define FRAUD_USEC_PER_SEC  INT64_C(1000000)
+#define FRAUD_USEC_PER_MIN  (60 * FRAUD_USEC_PER_SEC)
 #define FRAUD_USEC_PER_HOUR (60 * FRAUD_USEC_PER_MIN)
-#define FRAUD_USEC_PER_DAY (24 * FRAUD_USEC_PER_HOUR)
+#define FRAUD_USEC_PER_DAY  (24 * FRAUD_USEC_PER_HOUR)
 
 /* Wall clock (CLOCK_REALTIME) and monotonic clock: latency and pacing only. */
 int64_t fraud_time_now_us(void);
@@ -29,8 +29,7 @@ int64_t fraud_time_mono_ns(void);
 /* Days since 1970-01-01 for a civil date, and back (Howard Hinnant's
  * algorithms).  month 1..12, day 1..31. */
 int64_t fraud_time_days_from_civil(int64_t year, unsigned month, unsigned day);
-void fraud_time_civil_from_days(int64_t days, int64_t *year, unsigned *month,
-                                unsigned *day);
+void fraud_time_civil_from_days(int64_t days, int64_t *year, unsigned *month, unsigned *day);
 
 /* Floor of t to its UTC day, and the day's index since the epoch. */
 int64_t fraud_time_day_start_us(int64_t t_us);

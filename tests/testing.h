@@ -15,11 +15,11 @@ Suite *testing_suite(const char *name, const TTest *const *fns, int n);
 /* The source root: $FRAUD_SOURCE_ROOT (set by tests/meson.build). */
 const char *testing_source_root(void);
 
-#define TESTING_MAIN(suite_name, ...)                                               \
-        int main(void) {                                                            \
-                const TTest *const fns[] = {__VA_ARGS__};                           \
-                return testing_run(testing_suite(suite_name, fns,                   \
-                                                 (int)(sizeof(fns) / sizeof(fns[0])))); \
+#define TESTING_MAIN(suite_name, ...)                                                              \
+        int main(void) {                                                                           \
+                const TTest *const fns[] = {__VA_ARGS__};                                          \
+                return testing_run(                                                                \
+                        testing_suite(suite_name, fns, (int)(sizeof(fns) / sizeof(fns[0]))));      \
         }
 
 #endif

@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,130 +131,176 @@ static char *put_mcc(char *p, unsigned mcc) {
         return put_2(p, mcc % 100);
 }
 
-size_t generate_transaction_csv(const struct sim_transaction *tx, char *buf) {
+/* ------------------------------------------------------------------ */
+/* Records: one field table each, for CSV and JSON alike                */
+/* ------------------------------------------------------------------ */
+
+/* How a field's value is stored in its record and written. */
+enum field_kind {
+        FIELD_CHARS,    /* char[] */
+        FIELD_STRING,   /* const char * to a static string */
+        FIELD_TIME,     /* int64_t milliseconds, as generate_timestamp() */
+        FIELD_AMOUNT,   /* int64_t minor units, with the record's currency_decimals */
+        FIELD_MCC,      /* unsigned, four digits */
+        FIELD_CHANNEL,  /* enum sim_channel, by name */
+        FIELD_SCENARIO, /* enum sim_scenario, by name */
+        FIELD_FLAG,     /* bool as 0 or 1: the one value JSON does not quote */
+};
+
+struct field {
+        const char *name;   /* CSV header and JSON key */
+        enum field_kind kind;
+        size_t at;          /* offset of the value in the record */
+        size_t decimals_at; /* offset of the record's currency_decimals */
+};
+
+/* The fields of a record in file order; the ground truth comes last, after
+ * the n_public fields that Kafka messages carry. */
+struct record_format {
+        const struct field *fields;
+        size_t n;
+        size_t n_public;
+};
+
+#define TX_FIELD(name, kind, member)                                                   \
+        {name, kind, offsetof(struct sim_transaction, member),                       \
+         offsetof(struct sim_transaction, currency_decimals)}
+#define CB_FIELD(name, kind, member)                                                   \
+        {name, kind, offsetof(struct sim_chargeback, member),                        \
+         offsetof(struct sim_chargeback, currency_decimals)}
+
+static const struct field transaction_fields[] = {
+        TX_FIELD("transaction_id", FIELD_CHARS, transaction_id),
+        TX_FIELD("timestamp", FIELD_TIME, time_ms),
+        TX_FIELD("amount", FIELD_AMOUNT, amount_minor),
+        TX_FIELD("currency", FIELD_STRING, currency),
+        TX_FIELD("pan", FIELD_CHARS, pan),
+        TX_FIELD("customer_id", FIELD_CHARS, customer_id),
+        TX_FIELD("merchant_id", FIELD_CHARS, merchant_id),
+        TX_FIELD("terminal_id", FIELD_CHARS, terminal_id),
+        TX_FIELD("mcc", FIELD_MCC, mcc),
+        TX_FIELD("country", FIELD_STRING, country),
+        TX_FIELD("channel", FIELD_CHANNEL, channel),
+        TX_FIELD("device_id", FIELD_CHARS, device_id),
+        TX_FIELD("ip", FIELD_CHARS, ip),
+        TX_FIELD("is_fraud", FIELD_FLAG, is_fraud), /* ground truth */
+        TX_FIELD("scenario", FIELD_SCENARIO, scenario),
+};
+
+static const struct field chargeback_fields[] = {
+        CB_FIELD("chargeback_id", FIELD_CHARS, chargeback_id),
+        CB_FIELD("transaction_id", FIELD_CHARS, transaction_id),
+        CB_FIELD("timestamp", FIELD_TIME, time_ms),
+        CB_FIELD("transaction_timestamp", FIELD_TIME, transaction_time_ms),
+        CB_FIELD("amount", FIELD_AMOUNT, amount_minor),
+        CB_FIELD("currency", FIELD_STRING, currency),
+        CB_FIELD("reason", FIELD_STRING, reason),
+        CB_FIELD("merchant_id", FIELD_CHARS, merchant_id),
+        CB_FIELD("terminal_id", FIELD_CHARS, terminal_id),
+};
+
+#undef TX_FIELD
+#undef CB_FIELD
+
+#define FIELDS_OF(t) (sizeof(t) / sizeof((t)[0]))
+
+static const struct record_format transaction_format = {
+        transaction_fields, FIELDS_OF(transaction_fields), FIELDS_OF(transaction_fields) - 2};
+static const struct record_format chargeback_format = {
+        chargeback_fields, FIELDS_OF(chargeback_fields), FIELDS_OF(chargeback_fields)};
+
+static char *field_put(char *p, const struct field *f, const char *rec) {
+        const char *v = rec + f->at;
+
+        switch (f->kind) {
+        case FIELD_CHARS:
+                return put_str(p, v);
+        case FIELD_STRING:
+                return put_str(p, *(const char *const *)v);
+        case FIELD_TIME:
+                return generate_timestamp(*(const int64_t *)v, p);
+        case FIELD_AMOUNT:
+                return put_amount(p, *(const int64_t *)v, *(const unsigned *)(rec + f->decimals_at));
+        case FIELD_MCC:
+                return put_mcc(p, *(const unsigned *)v);
+        case FIELD_CHANNEL:
+                return put_str(p, sim_channel_name(*(const enum sim_channel *)v));
+        case FIELD_SCENARIO:
+                return put_str(p, sim_scenario_name(*(const enum sim_scenario *)v));
+        case FIELD_FLAG:
+                *p = *(const bool *)v ? '1' : '0';
+                return p + 1;
+        }
+        assert(!"unknown field kind");
+        return p;
+}
+
+/* The CSV header line. */
+static size_t record_header(const struct record_format *fmt, char *buf) {
         char *p = buf;
 
-        p = put_str(p, tx->transaction_id);
-        *p++ = ',';
-        p = generate_timestamp(tx->time_ms, p);
-        *p++ = ',';
-        p = put_amount(p, tx->amount_minor, tx->currency_decimals);
-        *p++ = ',';
-        p = put_str(p, tx->currency);
-        *p++ = ',';
-        p = put_str(p, tx->pan);
-        *p++ = ',';
-        p = put_str(p, tx->customer_id);
-        *p++ = ',';
-        p = put_str(p, tx->merchant_id);
-        *p++ = ',';
-        p = put_str(p, tx->terminal_id);
-        *p++ = ',';
-        p = put_mcc(p, tx->mcc);
-        *p++ = ',';
-        p = put_str(p, tx->country);
-        *p++ = ',';
-        p = put_str(p, sim_channel_name(tx->channel));
-        *p++ = ',';
-        p = put_str(p, tx->device_id);
-        *p++ = ',';
-        p = put_str(p, tx->ip);
-        *p++ = ',';
-        *p++ = tx->is_fraud ? '1' : '0';
-        *p++ = ',';
-        p = put_str(p, sim_scenario_name(tx->scenario));
-        *p++ = '\n';
+        for (size_t i = 0; i < fmt->n; i++) {
+                p = put_str(p, fmt->fields[i].name);
+                *p++ = ',';
+        }
+        p[-1] = '\n';
         return (size_t)(p - buf);
+}
+
+static size_t record_csv(const struct record_format *fmt, const void *rec, char *buf) {
+        char *p = buf;
+
+        for (size_t i = 0; i < fmt->n; i++) {
+                p = field_put(p, &fmt->fields[i], rec);
+                *p++ = ',';
+        }
+        p[-1] = '\n';
+        assert(p - buf <= FRAUD_GENERATE_LINE_MAX);
+        return (size_t)(p - buf);
+}
+
+/* One JSON object of the first n fields, and a newline. */
+static size_t record_json(const struct record_format *fmt, size_t n, const void *rec, char *buf) {
+        char *p = buf;
+
+        *p++ = '{';
+        for (size_t i = 0; i < n; i++) {
+                const struct field *f = &fmt->fields[i];
+                bool quoted = f->kind != FIELD_FLAG;
+
+                *p++ = '"';
+                p = put_str(p, f->name);
+                *p++ = '"';
+                *p++ = ':';
+                if (quoted)
+                        *p++ = '"';
+                p = field_put(p, f, rec);
+                if (quoted)
+                        *p++ = '"';
+                *p++ = ',';
+        }
+        p[-1] = '}';
+        *p++ = '\n';
+        assert(p - buf <= FRAUD_GENERATE_LINE_MAX);
+        return (size_t)(p - buf);
+}
+
+size_t generate_transaction_csv(const struct sim_transaction *tx, char *buf) {
+        return record_csv(&transaction_format, tx, buf);
 }
 
 size_t generate_transaction_json(const struct sim_transaction *tx, bool with_truth, char *buf) {
-        char *p = buf;
+        const struct record_format *fmt = &transaction_format;
 
-        p = put_str(p, "{\"transaction_id\":\"");
-        p = put_str(p, tx->transaction_id);
-        p = put_str(p, "\",\"timestamp\":\"");
-        p = generate_timestamp(tx->time_ms, p);
-        p = put_str(p, "\",\"amount\":\"");
-        p = put_amount(p, tx->amount_minor, tx->currency_decimals);
-        p = put_str(p, "\",\"currency\":\"");
-        p = put_str(p, tx->currency);
-        p = put_str(p, "\",\"pan\":\"");
-        p = put_str(p, tx->pan);
-        p = put_str(p, "\",\"customer_id\":\"");
-        p = put_str(p, tx->customer_id);
-        p = put_str(p, "\",\"merchant_id\":\"");
-        p = put_str(p, tx->merchant_id);
-        p = put_str(p, "\",\"terminal_id\":\"");
-        p = put_str(p, tx->terminal_id);
-        p = put_str(p, "\",\"mcc\":\"");
-        p = put_mcc(p, tx->mcc);
-        p = put_str(p, "\",\"country\":\"");
-        p = put_str(p, tx->country);
-        p = put_str(p, "\",\"channel\":\"");
-        p = put_str(p, sim_channel_name(tx->channel));
-        p = put_str(p, "\",\"device_id\":\"");
-        p = put_str(p, tx->device_id);
-        p = put_str(p, "\",\"ip\":\"");
-        p = put_str(p, tx->ip);
-        *p++ = '"';
-        if (with_truth) {
-                p = put_str(p, ",\"is_fraud\":");
-                *p++ = tx->is_fraud ? '1' : '0';
-                p = put_str(p, ",\"scenario\":\"");
-                p = put_str(p, sim_scenario_name(tx->scenario));
-                *p++ = '"';
-        }
-        p = put_str(p, "}\n");
-        return (size_t)(p - buf);
+        return record_json(fmt, with_truth ? fmt->n : fmt->n_public, tx, buf);
 }
 
 size_t generate_chargeback_csv(const struct sim_chargeback *cb, char *buf) {
-        char *p = buf;
-
-        p = put_str(p, cb->chargeback_id);
-        *p++ = ',';
-        p = put_str(p, cb->transaction_id);
-        *p++ = ',';
-        p = generate_timestamp(cb->time_ms, p);
-        *p++ = ',';
-        p = generate_timestamp(cb->transaction_time_ms, p);
-        *p++ = ',';
-        p = put_amount(p, cb->amount_minor, cb->currency_decimals);
-        *p++ = ',';
-        p = put_str(p, cb->currency);
-        *p++ = ',';
-        p = put_str(p, cb->reason);
-        *p++ = ',';
-        p = put_str(p, cb->merchant_id);
-        *p++ = ',';
-        p = put_str(p, cb->terminal_id);
-        *p++ = '\n';
-        return (size_t)(p - buf);
+        return record_csv(&chargeback_format, cb, buf);
 }
 
 size_t generate_chargeback_json(const struct sim_chargeback *cb, char *buf) {
-        char *p = buf;
-
-        p = put_str(p, "{\"chargeback_id\":\"");
-        p = put_str(p, cb->chargeback_id);
-        p = put_str(p, "\",\"transaction_id\":\"");
-        p = put_str(p, cb->transaction_id);
-        p = put_str(p, "\",\"timestamp\":\"");
-        p = generate_timestamp(cb->time_ms, p);
-        p = put_str(p, "\",\"transaction_timestamp\":\"");
-        p = generate_timestamp(cb->transaction_time_ms, p);
-        p = put_str(p, "\",\"amount\":\"");
-        p = put_amount(p, cb->amount_minor, cb->currency_decimals);
-        p = put_str(p, "\",\"currency\":\"");
-        p = put_str(p, cb->currency);
-        p = put_str(p, "\",\"reason\":\"");
-        p = put_str(p, cb->reason);
-        p = put_str(p, "\",\"merchant_id\":\"");
-        p = put_str(p, cb->merchant_id);
-        p = put_str(p, "\",\"terminal_id\":\"");
-        p = put_str(p, cb->terminal_id);
-        p = put_str(p, "\"}\n");
-        return (size_t)(p - buf);
+        return record_json(&chargeback_format, chargeback_format.n, cb, buf);
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,6 +651,7 @@ int generate_options_parse(struct generate_options *o, int argc, char **argv, ch
 /* ------------------------------------------------------------------ */
 
 struct out_file {
+        const struct record_format *format; /* of every line */
         int fd;
         size_t len;     /* bytes in buf */
         uint64_t bytes; /* bytes written */
@@ -612,8 +660,9 @@ struct out_file {
         char tmp[PATH_MAX]; /* "" until created */
 };
 
-static void out_init(struct out_file *f) {
+static void out_init(struct out_file *f, const struct record_format *format) {
         memset(f, 0, sizeof(*f));
+        f->format = format;
         f->fd = -1;
 }
 
@@ -733,7 +782,9 @@ static int files_pump(struct sim *s, struct out_file *txf, struct out_file *cbf,
         int r;
 
         while ((r = sim_next(s, &ev)) > 0) {
-                struct out_file *f = ev.kind == SIM_EVENT_TRANSACTION ? txf : cbf;
+                bool is_tx = ev.kind == SIM_EVENT_TRANSACTION;
+                struct out_file *f = is_tx ? txf : cbf;
+                const void *rec = is_tx ? (const void *)&ev.tx : (const void *)&ev.cb;
                 char *at;
 
                 if ((r = out_room(f)) < 0) {
@@ -741,12 +792,8 @@ static int files_pump(struct sim *s, struct out_file *txf, struct out_file *cbf,
                         return r;
                 }
                 at = f->buf + f->len;
-                if (ev.kind == SIM_EVENT_TRANSACTION)
-                        f->len += jsonl ? generate_transaction_json(&ev.tx, true, at)
-                                        : generate_transaction_csv(&ev.tx, at);
-                else
-                        f->len += jsonl ? generate_chargeback_json(&ev.cb, at)
-                                        : generate_chargeback_csv(&ev.cb, at);
+                f->len += jsonl ? record_json(f->format, f->format->n, rec, at)
+                                : record_csv(f->format, rec, at);
         }
         if (r < 0)
                 snprintf(err, n, "simulator: %s", sim_error_text(r));
@@ -763,20 +810,14 @@ static void summary_from_stats(struct generate_summary *sum, const struct sim *s
 
 int generate_files(const struct generate_options *o, struct generate_summary *sum, char *err,
                    size_t err_size) {
-        static const char tx_header[] = "transaction_id,timestamp,amount,currency,pan,customer_id,"
-                                        "merchant_id,terminal_id,mcc,country,channel,device_id,ip,"
-                                        "is_fraud,scenario\n";
-        static const char cb_header[] = "chargeback_id,transaction_id,timestamp,"
-                                        "transaction_timestamp,amount,currency,reason,merchant_id,"
-                                        "terminal_id\n";
         bool jsonl = o->format == GENERATE_FORMAT_JSONL;
         struct out_file txf, cbf;
         struct sim *s = NULL;
         int r, r2;
 
         memset(sum, 0, sizeof(*sum));
-        out_init(&txf);
-        out_init(&cbf);
+        out_init(&txf, &transaction_format);
+        out_init(&cbf, &chargeback_format);
         if ((r = dir_ensure(o->out_dir, err, err_size)) < 0)
                 return r;
         if ((r = sim_new(&o->sim, &s)) < 0) {
@@ -789,10 +830,8 @@ int generate_files(const struct generate_options *o, struct generate_summary *su
                           err_size)) < 0)
                 goto finish;
         if (!jsonl) {
-                memcpy(txf.buf, tx_header, sizeof(tx_header) - 1);
-                txf.len = sizeof(tx_header) - 1;
-                memcpy(cbf.buf, cb_header, sizeof(cb_header) - 1);
-                cbf.len = sizeof(cb_header) - 1;
+                txf.len = record_header(txf.format, txf.buf);
+                cbf.len = record_header(cbf.format, cbf.buf);
         }
         r = files_pump(s, &txf, &cbf, jsonl, err, err_size);
 finish:

@@ -525,19 +525,6 @@ static char *put_hex(char *p, uint64_t v, int width) {
         return p + width;
 }
 
-static char *put_uint(char *p, unsigned v) {
-        char tmp[12];
-        int n = 0;
-
-        do {
-                tmp[n++] = (char)('0' + v % 10);
-                v /= 10;
-        } while (v != 0);
-        while (n > 0)
-                *p++ = tmp[--n];
-        return p;
-}
-
 static int64_t floor_mod(int64_t a, int64_t b) {
         int64_t m = a % b;
 
@@ -1556,7 +1543,9 @@ static void ip_format(uint32_t ip, char *out) {
         char *p = out;
 
         for (int shift = 24; shift >= 0; shift -= 8) {
-                p = put_uint(p, (ip >> shift) & 255);
+                unsigned octet = (ip >> shift) & 255;
+
+                p = put_dec(p, octet, octet >= 100 ? 3 : octet >= 10 ? 2 : 1);
                 *p++ = shift ? '.' : '\0';
         }
 }

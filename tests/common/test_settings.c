@@ -237,9 +237,9 @@ START_TEST(test_settings_unknown_compression_rejected) {
         char path[256], want[512];
 
         test_env_clear();
-        ck_assert_int_eq(test_settings_load_text(&s, "kafka:\n  compression: brotli\n", path,
-                                                 sizeof(path)),
-                         -EINVAL);
+        ck_assert_int_eq(
+                test_settings_load_text(&s, "kafka:\n  compression: brotli\n", path, sizeof(path)),
+                -EINVAL);
         snprintf(want, sizeof(want),
                  "%s:2: kafka.compression: \"brotli\" is not one of none, lz4, zstd, gzip, snappy",
                  path);
@@ -252,9 +252,9 @@ START_TEST(test_settings_unknown_log_level_rejected) {
         char path[256], want[512];
 
         test_env_clear();
-        ck_assert_int_eq(test_settings_load_text(&s, "log:\n  level: verbose\n", path,
-                                                 sizeof(path)),
-                         -EINVAL);
+        ck_assert_int_eq(
+                test_settings_load_text(&s, "log:\n  level: verbose\n", path, sizeof(path)),
+                -EINVAL);
         snprintf(want, sizeof(want),
                  "%s:2: log.level: \"verbose\" is not one of err, warning, notice, info, debug",
                  path);
@@ -425,9 +425,8 @@ TESTING_MAIN("settings", test_settings_defaults_are_the_documented_values,
              test_settings_misspelled_key_rejected_with_its_line,
              test_settings_unknown_compression_rejected, test_settings_unknown_log_level_rejected,
              test_cli_dump_config_prints_the_committed_file,
-             test_cli_bad_config_exits_78_with_file_line_key,
-             test_cli_missing_config_file_exits_78, test_cli_unknown_option_exits_64,
-             test_cli_config_without_file_exits_64,
+             test_cli_bad_config_exits_78_with_file_line_key, test_cli_missing_config_file_exits_78,
+             test_cli_unknown_option_exits_64, test_cli_config_without_file_exits_64,
              test_cli_leaves_unknown_arguments_to_the_caller,
              test_cli_without_config_runs_on_the_defaults,
              test_cli_help_shows_options_and_environment)

@@ -61,7 +61,6 @@ START_TEST(test_arena_reset_keeps_one_block_and_forgets_usage) {
 }
 END_TEST
 
-TESTING_MAIN("arena",
-             test_arena_allocations_are_aligned_and_disjoint,
+TESTING_MAIN("arena", test_arena_allocations_are_aligned_and_disjoint,
              test_arena_refuses_to_grow_past_its_limit,
              test_arena_reset_keeps_one_block_and_forgets_usage)

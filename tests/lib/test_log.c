@@ -69,8 +69,6 @@ START_TEST(test_log_level_parse_accepts_names_only) {
 }
 END_TEST
 
-TESTING_MAIN("log",
-             test_log_line_has_syslog_priority_prefix_and_one_newline,
-             test_log_long_message_is_cut_with_ellipsis,
-             test_log_drops_lines_above_the_level,
+TESTING_MAIN("log", test_log_line_has_syslog_priority_prefix_and_one_newline,
+             test_log_long_message_is_cut_with_ellipsis, test_log_drops_lines_above_the_level,
              test_log_level_parse_accepts_names_only)

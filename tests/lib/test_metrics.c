@@ -55,7 +55,8 @@ START_TEST(test_metrics_rejects_bad_names_and_type_changes) {
         ck_assert_ptr_null(fraud_metrics_counter(m, "ok", "reason=x", ""));
         ck_assert_ptr_nonnull(fraud_metrics_counter(m, "ok", "", ""));
         ck_assert_ptr_null(fraud_metrics_gauge(m, "ok", "", ""));
-        ck_assert_ptr_eq(fraud_metrics_counter(m, "ok", "", ""), fraud_metrics_counter(m, "ok", "", ""));
+        ck_assert_ptr_eq(fraud_metrics_counter(m, "ok", "", ""),
+                         fraud_metrics_counter(m, "ok", "", ""));
         fraud_metrics_free(m);
         fraud_metrics_free(NULL);
 }
@@ -81,7 +82,8 @@ START_TEST(test_histogram_buckets_are_cumulative_with_le_label) {
         char *out;
 
         ck_assert_int_eq(fraud_metrics_new(&m), 0);
-        struct fraud_histogram *h = fraud_metrics_histogram(m, "lat", "{stage=\"s\"}", "L.", upper, 3);
+        struct fraud_histogram *h =
+                fraud_metrics_histogram(m, "lat", "{stage=\"s\"}", "L.", upper, 3);
         ck_assert_ptr_nonnull(h);
         fraud_histogram_observe(h, 0.5);
         fraud_histogram_observe(h, 1.0); /* le: lands in the first bucket */
@@ -111,9 +113,7 @@ START_TEST(test_histogram_quantile_interpolates_inside_bucket) {
 }
 END_TEST
 
-TESTING_MAIN("metrics",
-             test_metrics_label_sets_share_one_help_and_type,
-             test_metrics_rejects_bad_names_and_type_changes,
-             test_metrics_registry_is_bounded,
+TESTING_MAIN("metrics", test_metrics_label_sets_share_one_help_and_type,
+             test_metrics_rejects_bad_names_and_type_changes, test_metrics_registry_is_bounded,
              test_histogram_buckets_are_cumulative_with_le_label,
              test_histogram_quantile_interpolates_inside_bucket)

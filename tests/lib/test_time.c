@@ -42,9 +42,16 @@ END_TEST
 
 START_TEST(test_time_parse_rejects_impossible_dates) {
         int64_t t;
-        const char *bad[] = {"2026-13-01", "2026-04-31T00:00:00Z", "2025-02-29",
-                             "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "26-01-01",
-                             "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00Zjunk", "", "abc"};
+        const char *bad[] = {"2026-13-01",
+                             "2026-04-31T00:00:00Z",
+                             "2025-02-29",
+                             "2026-01-01T24:00:00Z",
+                             "2026-01-01T00:60:00Z",
+                             "26-01-01",
+                             "2026-01-01T00:00:00.Z",
+                             "2026-01-01T00:00:00Zjunk",
+                             "",
+                             "abc"};
 
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 ck_assert_msg(fraud_time_parse_iso8601(bad[i], &t) < 0, "accepted %s", bad[i]);
@@ -90,11 +97,8 @@ START_TEST(test_watermark_flags_events_older_than_lateness) {
 }
 END_TEST
 
-TESTING_MAIN("time",
-             test_time_days_from_civil_matches_known_dates,
+TESTING_MAIN("time", test_time_days_from_civil_matches_known_dates,
              test_time_civil_round_trips_every_day_for_two_centuries,
-             test_time_parse_accepts_fraction_and_offset,
-             test_time_parse_rejects_impossible_dates,
-             test_time_format_then_parse_is_identity,
-             test_time_weekday_and_hour_of_known_instant,
+             test_time_parse_accepts_fraction_and_offset, test_time_parse_rejects_impossible_dates,
+             test_time_format_then_parse_is_identity, test_time_weekday_and_hour_of_known_instant,
              test_watermark_flags_events_older_than_lateness)

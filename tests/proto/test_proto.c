@@ -191,10 +191,8 @@ START_TEST(test_proto_truncated_bytes_are_rejected) {
 }
 END_TEST
 
-TESTING_MAIN("proto",
-             test_proto_transaction_round_trips_every_field,
+TESTING_MAIN("proto", test_proto_transaction_round_trips_every_field,
              test_proto_label_carries_feature_row_and_known_at,
              test_proto_score_keeps_reason_codes_in_order,
              test_proto_dead_letter_keeps_original_bytes_with_nul,
-             test_proto_chargeback_and_model_round_trip,
-             test_proto_truncated_bytes_are_rejected)
+             test_proto_chargeback_and_model_round_trip, test_proto_truncated_bytes_are_rejected)
