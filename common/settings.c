@@ -88,6 +88,11 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_INT(S, broker.brokers, 1, 1, FRAUD_MOCK_BROKERS_MAX,
                          "Brokers in the mock cluster."),
 
+        /* @ingest-keys */
+        /* @velocity-keys */
+        /* @scorer-keys */
+        /* @trainer-keys */
+
         FRAUD_CONFIG_SECTION("log", "Logging: one line per event on stderr."),
         FRAUD_CONFIG_CHOICE(S, log.level, "info", "err|warning|notice|info|debug",
                             "Most verbose priority written."),

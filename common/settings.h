@@ -67,11 +67,20 @@ struct fraud_settings_log {
         char *level; /* err, warning, notice, info, debug (lib/log.h) */
 };
 
+/* @ingest-struct */
+/* @velocity-struct */
+/* @scorer-struct */
+/* @trainer-struct */
+
 struct fraud_settings {
         struct fraud_settings_kafka kafka;
         struct fraud_settings_topics topics;
         struct fraud_settings_broker broker;
         struct fraud_settings_log log;
+        /* @ingest-field */
+        /* @velocity-field */
+        /* @scorer-field */
+        /* @trainer-field */
 };
 
 /* The key table, for callers that walk it (help texts, listing env vars). */
