@@ -5,7 +5,10 @@
  * One binary, one subcommand per task; each subcommand lives in its own
  * file (generate.c for `generate`) and exposes NAME_main(argc, argv) taking
  * the arguments from the subcommand's name on and returning the exit
- * status (0, or a sysexits.h code).  This file only dispatches.
+ * status (0, or a sysexits.h code).  Each takes the shared command line of
+ * common/cli.h (--config FILE, --dump-config, --help) before its own, and
+ * sees argv[0] = "fraudctl NAME", the name its messages and --help use.
+ * This file only dispatches.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +33,8 @@ static void usage(FILE *out) {
         for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
                 fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
         fprintf(out, "\n"
-                     "fraudctl COMMAND --help describes a command.\n");
+                     "fraudctl COMMAND --help describes a command and the options every\n"
+                     "command takes (--config FILE, --dump-config).\n");
 }
 
 int main(int argc, char **argv) {
@@ -42,9 +46,15 @@ int main(int argc, char **argv) {
                 usage(stdout);
                 return 0;
         }
-        for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++)
-                if (!strcmp(argv[1], commands[i].name))
+        for (size_t i = 0; i < sizeof(commands) / sizeof(*commands); i++) {
+                if (!strcmp(argv[1], commands[i].name)) {
+                        char name[64];
+
+                        snprintf(name, sizeof(name), "fraudctl %s", commands[i].name);
+                        argv[1] = name;
                         return commands[i].main(argc - 1, argv + 1);
+                }
+        }
         fprintf(stderr, "fraudctl: unknown command '%s'\n", argv[1]);
         usage(stderr);
         return EX_USAGE;

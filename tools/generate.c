@@ -1,16 +1,24 @@
 /* generate.c: `fraudctl generate` (see generate.h for the formats).
  *
  * Design.  The simulator (tools/sim.c) yields events in event-time order;
- * this file only lays them out.  Lines are formatted by hand straight into
- * a FRAUD_GENERATE_BUFFER_BYTES buffer per file (no stdio, no printf per
- * field) and written with write(2) when the buffer cannot take another
- * FRAUD_GENERATE_LINE_MAX bytes: that is what lets file output run at
- * several hundred thousand transactions a second on one core.
+ * this file only lays them out.  Each record (transaction, chargeback) has
+ * one table of fields, name and kind of value, that writes the CSV header,
+ * the CSV lines and the JSON objects alike.  Lines are formatted by hand
+ * straight into a FRAUD_GENERATE_BUFFER_BYTES buffer per file (no stdio, no
+ * printf per field) and written with write(2) when the buffer cannot take
+ * another FRAUD_GENERATE_LINE_MAX bytes: that is what lets file output run
+ * at over a million transactions a second on one core.
  *
  * Files are written as DIR/.NAME.PID.tmp and renamed to DIR/NAME only when
  * complete, so a failed or interrupted run never leaves a plausible-looking
  * truncated file.  Output is deterministic: the same flags give the same
- * bytes (nothing here reads a clock or the environment).
+ * bytes (no clock, and no setting, reaches the files).
+ *
+ * The command line is the shared one (common/cli.h) followed by the
+ * subcommand's own flags; the settings serve only Kafka mode, whose client
+ * common/connect.h builds from the kafka section (--bootstrap replacing the
+ * configured servers) and whose topics default to topics.raw and
+ * topics.chargebacks.
  *
  * Kafka mode publishes the same stream through lib/kafka.h: transactions as
  * the JSON object of the JSONL format without is_fraud and scenario (the
@@ -21,8 +29,8 @@
  * producer's delivery reports.  SIGINT and SIGTERM (handled only while
  * publishing, previous handlers restored after) stop the loop; the producer
  * is then flushed for up to FRAUD_KAFKA_CLOSE_FLUSH_MS, longer than its
- * delivery timeout, and the summary counts what was delivered and what
- * failed.
+ * delivery timeout (PUBLISH_DELIVERY_TIMEOUT_MS), and the summary counts
+ * what was delivered and what failed.
  */
 #include "tools/generate.h"
 
@@ -34,6 +42,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -41,17 +50,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/cli.h"
+#include "common/connect.h"
 #include "common/schema.h"
 #include "lib/kafka.h"
 #include "lib/time.h"
 #include "proto/chargeback.pb-c.h"
 
-#define DAY_MS              INT64_C(86400000)
-#define BOOTSTRAP_BYTES_MAX 1024
-#define WAIT_SLICE_MS       100 /* longest wait between two looks at the stop flag */
-/* Shorter than the final flush: when the flush returns, every message has
- * been delivered or has failed, so the summary is exact and freeing the
- * producer does not wait again. */
+#define DAY_MS         INT64_C(86400000)
+#define HELP_BYTES_MAX 8192 /* the --help text of the subcommand's own options */
+#define WAIT_SLICE_MS  100  /* longest wait between two looks at the stop flag */
+/* The most kafka.delivery_timeout_ms this tool uses (the settings' default,
+ * 30 s, is for the stages): shorter than the final flush, so when the flush
+ * returns every message has been delivered or has failed, the summary is
+ * exact and freeing the producer does not wait again.  A shorter configured
+ * timeout is kept. */
 #define PUBLISH_DELIVERY_TIMEOUT_MS (FRAUD_KAFKA_CLOSE_FLUSH_MS - 1000)
 
 /* ------------------------------------------------------------------ */
@@ -148,68 +161,70 @@ enum field_kind {
 };
 
 struct field {
-        const char *name;   /* CSV header and JSON key */
+        const char *name; /* CSV header and JSON key */
         enum field_kind kind;
-        size_t at;          /* offset of the value in the record */
-        size_t decimals_at; /* offset of the record's currency_decimals */
+        size_t at; /* offset of the value in the record */
 };
 
-/* The fields of a record in file order; the ground truth comes last, after
+/* The fields of a record in file order.  The ground truth comes last, after
  * the n_public fields that Kafka messages carry. */
 struct record_format {
         const struct field *fields;
         size_t n;
         size_t n_public;
+        size_t decimals_at; /* offset of the record's currency_decimals */
 };
 
-#define TX_FIELD(name, kind, member)                                                   \
-        {name, kind, offsetof(struct sim_transaction, member),                       \
-         offsetof(struct sim_transaction, currency_decimals)}
-#define CB_FIELD(name, kind, member)                                                   \
-        {name, kind, offsetof(struct sim_chargeback, member),                        \
-         offsetof(struct sim_chargeback, currency_decimals)}
+#define TX(member)      offsetof(struct sim_transaction, member)
+#define CB(member)      offsetof(struct sim_chargeback, member)
+#define TX_TRUTH_FIELDS 2 /* is_fraud and scenario, the last two */
 
 static const struct field transaction_fields[] = {
-        TX_FIELD("transaction_id", FIELD_CHARS, transaction_id),
-        TX_FIELD("timestamp", FIELD_TIME, time_ms),
-        TX_FIELD("amount", FIELD_AMOUNT, amount_minor),
-        TX_FIELD("currency", FIELD_STRING, currency),
-        TX_FIELD("pan", FIELD_CHARS, pan),
-        TX_FIELD("customer_id", FIELD_CHARS, customer_id),
-        TX_FIELD("merchant_id", FIELD_CHARS, merchant_id),
-        TX_FIELD("terminal_id", FIELD_CHARS, terminal_id),
-        TX_FIELD("mcc", FIELD_MCC, mcc),
-        TX_FIELD("country", FIELD_STRING, country),
-        TX_FIELD("channel", FIELD_CHANNEL, channel),
-        TX_FIELD("device_id", FIELD_CHARS, device_id),
-        TX_FIELD("ip", FIELD_CHARS, ip),
-        TX_FIELD("is_fraud", FIELD_FLAG, is_fraud), /* ground truth */
-        TX_FIELD("scenario", FIELD_SCENARIO, scenario),
+        {"transaction_id", FIELD_CHARS, TX(transaction_id)},
+        {"timestamp", FIELD_TIME, TX(time_ms)},
+        {"amount", FIELD_AMOUNT, TX(amount_minor)},
+        {"currency", FIELD_STRING, TX(currency)},
+        {"pan", FIELD_CHARS, TX(pan)},
+        {"customer_id", FIELD_CHARS, TX(customer_id)},
+        {"merchant_id", FIELD_CHARS, TX(merchant_id)},
+        {"terminal_id", FIELD_CHARS, TX(terminal_id)},
+        {"mcc", FIELD_MCC, TX(mcc)},
+        {"country", FIELD_STRING, TX(country)},
+        {"channel", FIELD_CHANNEL, TX(channel)},
+        {"device_id", FIELD_CHARS, TX(device_id)},
+        {"ip", FIELD_CHARS, TX(ip)},
+        {"is_fraud", FIELD_FLAG, TX(is_fraud)},
+        {"scenario", FIELD_SCENARIO, TX(scenario)},
 };
 
 static const struct field chargeback_fields[] = {
-        CB_FIELD("chargeback_id", FIELD_CHARS, chargeback_id),
-        CB_FIELD("transaction_id", FIELD_CHARS, transaction_id),
-        CB_FIELD("timestamp", FIELD_TIME, time_ms),
-        CB_FIELD("transaction_timestamp", FIELD_TIME, transaction_time_ms),
-        CB_FIELD("amount", FIELD_AMOUNT, amount_minor),
-        CB_FIELD("currency", FIELD_STRING, currency),
-        CB_FIELD("reason", FIELD_STRING, reason),
-        CB_FIELD("merchant_id", FIELD_CHARS, merchant_id),
-        CB_FIELD("terminal_id", FIELD_CHARS, terminal_id),
+        {"chargeback_id", FIELD_CHARS, CB(chargeback_id)},
+        {"transaction_id", FIELD_CHARS, CB(transaction_id)},
+        {"timestamp", FIELD_TIME, CB(time_ms)},
+        {"transaction_timestamp", FIELD_TIME, CB(transaction_time_ms)},
+        {"amount", FIELD_AMOUNT, CB(amount_minor)},
+        {"currency", FIELD_STRING, CB(currency)},
+        {"reason", FIELD_STRING, CB(reason)},
+        {"merchant_id", FIELD_CHARS, CB(merchant_id)},
+        {"terminal_id", FIELD_CHARS, CB(terminal_id)},
 };
-
-#undef TX_FIELD
-#undef CB_FIELD
 
 #define FIELDS_OF(t) (sizeof(t) / sizeof((t)[0]))
 
 static const struct record_format transaction_format = {
-        transaction_fields, FIELDS_OF(transaction_fields), FIELDS_OF(transaction_fields) - 2};
+        transaction_fields, FIELDS_OF(transaction_fields),
+        FIELDS_OF(transaction_fields) - TX_TRUTH_FIELDS, TX(currency_decimals)};
 static const struct record_format chargeback_format = {
-        chargeback_fields, FIELDS_OF(chargeback_fields), FIELDS_OF(chargeback_fields)};
+        chargeback_fields, FIELDS_OF(chargeback_fields), FIELDS_OF(chargeback_fields),
+        CB(currency_decimals)};
 
-static char *field_put(char *p, const struct field *f, const char *rec) {
+#undef TX
+#undef CB
+#undef FIELDS_OF
+
+/* Writes the value of field f of rec, a record of fmt. */
+static char *field_put(char *p, const struct record_format *fmt, const struct field *f,
+                       const char *rec) {
         const char *v = rec + f->at;
 
         switch (f->kind) {
@@ -220,7 +235,8 @@ static char *field_put(char *p, const struct field *f, const char *rec) {
         case FIELD_TIME:
                 return generate_timestamp(*(const int64_t *)v, p);
         case FIELD_AMOUNT:
-                return put_amount(p, *(const int64_t *)v, *(const unsigned *)(rec + f->decimals_at));
+                return put_amount(p, *(const int64_t *)v,
+                                  *(const unsigned *)(rec + fmt->decimals_at));
         case FIELD_MCC:
                 return put_mcc(p, *(const unsigned *)v);
         case FIELD_CHANNEL:
@@ -251,7 +267,7 @@ static size_t record_csv(const struct record_format *fmt, const void *rec, char 
         char *p = buf;
 
         for (size_t i = 0; i < fmt->n; i++) {
-                p = field_put(p, &fmt->fields[i], rec);
+                p = field_put(p, fmt, &fmt->fields[i], rec);
                 *p++ = ',';
         }
         p[-1] = '\n';
@@ -274,7 +290,7 @@ static size_t record_json(const struct record_format *fmt, size_t n, const void 
                 *p++ = ':';
                 if (quoted)
                         *p++ = '"';
-                p = field_put(p, f, rec);
+                p = field_put(p, fmt, f, rec);
                 if (quoted)
                         *p++ = '"';
                 *p++ = ',';
@@ -311,17 +327,24 @@ void generate_options_default(struct generate_options *o) {
         memset(o, 0, sizeof(*o));
         sim_config_default(&o->sim);
         o->format = GENERATE_FORMAT_CSV;
-        o->topic_raw = "tx.raw";
-        o->topic_chargebacks = "chargebacks";
         o->rate_per_sec = 1000;
 }
 
-void generate_usage(FILE *out) {
-        fprintf(out,
-                "Usage: fraudctl generate [OPTIONS] (--out DIR | --bootstrap HOST:PORT)\n"
+/* The subcommand's own options, for --help (after the shared ones). */
+static void help_format(char *buf, size_t size) {
+        int n = snprintf(
+                buf, size,
                 "\n"
-                "Simulates card payments with fraud and late chargebacks, deterministically:\n"
-                "the same options give byte-identical output.\n"
+                "Where to (one of):\n"
+                "  --out DIR            write DIR/transactions.csv and DIR/chargebacks.csv\n"
+                "                       (created if missing; replaced if present)\n"
+                "  --publish            publish to the configured Kafka: kafka.bootstrap_servers\n"
+                "                       (FRAUD_KAFKA_BOOTSTRAP), or else the embedded broker's\n"
+                "                       address in broker.bootstrap_file (fraud-broker.bootstrap\n"
+                "                       in the working directory by default)\n"
+                "  --bootstrap H:P[,..] publish to these brokers, over the configured ones;\n"
+                "                       the rest of the kafka section (SASL/TLS, linger,\n"
+                "                       compression) still applies\n"
                 "\n"
                 "World:\n"
                 "  --days N             simulated days, 1..%d (default 30)\n"
@@ -331,25 +354,32 @@ void generate_usage(FILE *out) {
                 "  --fraud-rate F       share of transactions that are fraud, 0..%g (default "
                 "0.005)\n"
                 "  --start YYYY-MM-DD   first day, UTC (default 2026-01-01)\n"
-                "  -h, --help           this text\n"
                 "\n"
                 "Files:\n"
-                "  --out DIR            write DIR/transactions.csv and DIR/chargebacks.csv\n"
-                "                       (created if missing; replaced if present)\n"
                 "  --format csv|jsonl   file format (default csv)\n"
                 "\n"
-                "Kafka:\n"
-                "  --bootstrap H:P[,..] publish to these brokers instead of writing files:\n"
-                "                       transactions as JSON (no is_fraud, no scenario),\n"
-                "                       chargebacks as protobuf fraud.Chargeback, both keyed\n"
-                "                       by transaction_id, interleaved in event-time order\n"
+                "Kafka: transactions as JSON (no is_fraud, no scenario), chargebacks as\n"
+                "protobuf fraud.Chargeback, both keyed by transaction_id, interleaved in\n"
+                "event-time order.  A message not delivered within kafka.delivery_timeout_ms,\n"
+                "at most %d s here, counts as failed.\n"
                 "  --rate R             messages per second, up to %d (default 1000)\n"
                 "  --seconds N          stop after N seconds (default: when the simulated span\n"
                 "                       and its chargebacks are all published)\n"
-                "  --topic-raw NAME     transaction topic (default tx.raw)\n"
-                "  --topic-chargebacks NAME  chargeback topic (default chargebacks)\n"
+                "  --topic-raw NAME     transaction topic (default: topics.raw, tx.raw)\n"
+                "  --topic-chargebacks NAME  chargeback topic (default: topics.chargebacks,\n"
+                "                       chargebacks)\n"
                 "  SIGINT or SIGTERM stop publishing; a summary (published, delivered, failed)\n"
                 "  is printed either way.\n"
+                "\n"
+                "Exit status:\n"
+                "  0   done; in Kafka mode, every message delivered\n"
+                "  64  bad command line\n"
+                "  69  Kafka unavailable (no bootstrap servers and no bootstrap file, brokers\n"
+                "      unreachable) or a message not delivered\n"
+                "  70  a simulator bound was reached (see lib/bounds.h)\n"
+                "  71  out of memory\n"
+                "  74  a file could not be written\n"
+                "  78  bad configuration: --config file, environment, Kafka settings\n"
                 "\n"
                 "Fraud scenarios (the scenario column; is_fraud = 1), shares of all fraud:\n"
                 "  stolen_card 30%%           3-8 e-commerce payments in hours, abroad, new "
@@ -372,10 +402,13 @@ void generate_usage(FILE *out) {
                 "The chargebacks file is sorted by the time each chargeback arrives and\n"
                 "includes those arriving after the last transaction.\n",
                 FRAUD_SIM_DAYS_MAX, SIM_CUSTOMERS_MIN, FRAUD_SIM_CUSTOMERS_MAX, SIM_MERCHANTS_MIN,
-                FRAUD_SIM_MERCHANTS_MAX, SIM_FRAUD_RATE_MAX, FRAUD_GENERATE_RATE_MAX,
-                100.0 * (1.0 - SIM_FRAUD_UNCHARGED_SHARE), 100.0 * SIM_FRIENDLY_FRAUD_RATE,
-                SIM_CHARGEBACK_DELAY_MEDIAN_DAYS, SIM_CHARGEBACK_DELAY_SIGMA,
-                SIM_CHARGEBACK_DELAY_MIN_DAYS, SIM_CHARGEBACK_DELAY_MAX_DAYS);
+                FRAUD_SIM_MERCHANTS_MAX, SIM_FRAUD_RATE_MAX, PUBLISH_DELIVERY_TIMEOUT_MS / 1000,
+                FRAUD_GENERATE_RATE_MAX, 100.0 * (1.0 - SIM_FRAUD_UNCHARGED_SHARE),
+                100.0 * SIM_FRIENDLY_FRAUD_RATE, SIM_CHARGEBACK_DELAY_MEDIAN_DAYS,
+                SIM_CHARGEBACK_DELAY_SIGMA, SIM_CHARGEBACK_DELAY_MIN_DAYS,
+                SIM_CHARGEBACK_DELAY_MAX_DAYS);
+
+        assert(n > 0 && (size_t)n < size);
 }
 
 /* A decimal integer in [min, max], nothing else: no sign, no spaces. */
@@ -437,7 +470,7 @@ static bool topic_valid(const char *s) {
 static bool bootstrap_valid(const char *s) {
         size_t n = strlen(s);
 
-        if (n == 0 || n > BOOTSTRAP_BYTES_MAX)
+        if (n == 0 || n >= FRAUD_CONNECT_BOOTSTRAP_MAX)
                 return false;
         while (*s) {
                 const char *end = strchr(s, ','), *colon;
@@ -468,6 +501,7 @@ enum option_id {
         OPT_START,
         OPT_FORMAT,
         OPT_OUT,
+        OPT_PUBLISH,
         OPT_BOOTSTRAP,
         OPT_RATE,
         OPT_SECONDS,
@@ -477,20 +511,24 @@ enum option_id {
 };
 
 static const char *const option_names[OPT_COUNT] = {
-        "days",
-        "customers",
-        "merchants",
-        "seed",
-        "fraud-rate",
-        "start",
-        "format",
-        "out",
-        "bootstrap",
-        "rate",
-        "seconds",
-        "topic-raw",
-        "topic-chargebacks",
+        [OPT_DAYS] = "days",
+        [OPT_CUSTOMERS] = "customers",
+        [OPT_MERCHANTS] = "merchants",
+        [OPT_SEED] = "seed",
+        [OPT_FRAUD_RATE] = "fraud-rate",
+        [OPT_START] = "start",
+        [OPT_FORMAT] = "format",
+        [OPT_OUT] = "out",
+        [OPT_PUBLISH] = "publish",
+        [OPT_BOOTSTRAP] = "bootstrap",
+        [OPT_RATE] = "rate",
+        [OPT_SECONDS] = "seconds",
+        [OPT_TOPIC_RAW] = "topic-raw",
+        [OPT_TOPIC_CHARGEBACKS] = "topic-chargebacks",
 };
+
+/* Options that take no value. */
+#define OPTION_FLAGS (1u << OPT_PUBLISH)
 
 static int expect_u64(const char *flag, const char *v, uint64_t min, uint64_t max, uint64_t *out,
                       char *err, size_t err_size) {
@@ -547,9 +585,13 @@ static int option_apply(struct generate_options *o, enum option_id id, const cha
                 r = expect(v[0] != '\0' && strlen(v) < PATH_MAX - 64, f, v, "a directory", err, n);
                 o->out_dir = v;
                 break;
+        case OPT_PUBLISH:
+                o->publish = true;
+                break;
         case OPT_BOOTSTRAP:
                 r = expect(bootstrap_valid(v), f, v, "HOST:PORT[,HOST:PORT...]", err, n);
                 o->bootstrap = v;
+                o->publish = true;
                 break;
         case OPT_RATE:
                 r = expect(parse_double(v, 1e-3, FRAUD_GENERATE_RATE_MAX, &o->rate_per_sec) == 0, f,
@@ -577,20 +619,21 @@ static int options_check(const struct generate_options *o, unsigned given, char 
                                                     OPT_TOPIC_CHARGEBACKS};
         const char *why;
 
-        if (!o->out_dir == !o->bootstrap) {
+        if (!o->out_dir == !o->publish) {
                 snprintf(err, n,
-                         o->out_dir ? "--out and --bootstrap exclude each other"
-                                    : "one of --out DIR or --bootstrap HOST:PORT is needed");
+                         o->out_dir ? "--out excludes --publish and --bootstrap"
+                                    : "one of --out DIR, --publish or --bootstrap HOST:PORT is "
+                                      "needed");
                 return -EINVAL;
         }
         for (size_t i = 0; o->out_dir && i < sizeof(kafka_only) / sizeof(*kafka_only); i++) {
                 if (given & 1u << kafka_only[i]) {
-                        snprintf(err, n, "--%s applies to --bootstrap only",
+                        snprintf(err, n, "--%s applies to --publish and --bootstrap only",
                                  option_names[kafka_only[i]]);
                         return -EINVAL;
                 }
         }
-        if (o->bootstrap && (given & 1u << OPT_FORMAT)) {
+        if (o->publish && (given & 1u << OPT_FORMAT)) {
                 snprintf(err, n, "--format applies to --out only (Kafka messages are JSON)");
                 return -EINVAL;
         }
@@ -618,9 +661,7 @@ int generate_options_parse(struct generate_options *o, int argc, char **argv, ch
                 size_t len;
                 int id, r;
 
-                if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-                        return GENERATE_HELP;
-                if (strncmp(arg, "--", 2) != 0) {
+                if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
                         snprintf(err, err_size, "unexpected argument '%s'", arg);
                         return -EINVAL;
                 }
@@ -630,7 +671,15 @@ int generate_options_parse(struct generate_options *o, int argc, char **argv, ch
                         snprintf(err, err_size, "unknown option '%.*s'", (int)len + 2, arg);
                         return -EINVAL;
                 }
-                value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+                if (OPTION_FLAGS & 1u << id) {
+                        if (eq) {
+                                snprintf(err, err_size, "--%s takes no value", option_names[id]);
+                                return -EINVAL;
+                        }
+                        value = "";
+                } else {
+                        value = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+                }
                 if (!value) {
                         snprintf(err, err_size, "--%s: a value is needed", option_names[id]);
                         return -EINVAL;
@@ -865,6 +914,8 @@ static void publish_on_signal(int sig) {
 struct publisher {
         struct fraud_kafka_producer *producer; /* owned */
         const struct generate_options *o;      /* borrowed */
+        const char *topic_raw;                 /* borrowed from o or the settings */
+        const char *topic_chargebacks;         /* borrowed from o or the settings */
         uint64_t send_failed;                  /* refused by producer_send */
         uint8_t buf[FRAUD_GENERATE_LINE_MAX];
 };
@@ -896,13 +947,13 @@ static int publish_event(struct publisher *pub, struct sim_event *ev) {
         struct fraud_kafka_record rec = {.partition = -1, .value = pub->buf};
 
         if (ev->kind == SIM_EVENT_TRANSACTION) {
-                rec.topic = pub->o->topic_raw;
+                rec.topic = pub->topic_raw;
                 rec.key = ev->tx.transaction_id;
                 rec.key_size = strlen(ev->tx.transaction_id);
                 /* the JSONL line without its newline */
                 rec.value_size = generate_transaction_json(&ev->tx, false, (char *)pub->buf) - 1;
         } else {
-                rec.topic = pub->o->topic_chargebacks;
+                rec.topic = pub->topic_chargebacks;
                 rec.key = ev->cb.transaction_id;
                 rec.key_size = strlen(ev->cb.transaction_id);
                 rec.value_size = chargeback_pack(&ev->cb, pub->buf);
@@ -979,24 +1030,48 @@ static void publish_finish(struct publisher *pub, struct generate_summary *sum) 
                       (uint64_t)fraud_kafka_producer_outstanding(pub->producer);
 }
 
-int generate_publish(const struct generate_options *o, struct generate_summary *sum, char *err,
-                     size_t err_size) {
+/* The producer options: the settings' Kafka client, with --bootstrap in
+ * place of the configured servers when given, and the delivery timeout at
+ * most PUBLISH_DELIVERY_TIMEOUT_MS (see there).  c borrows the strings of
+ * s and o. */
+static int publish_connect(struct fraud_connect *c, const struct generate_options *o,
+                           const struct fraud_settings *s, char *err, size_t n) {
+        /* A shallow copy: it shares every string of s, and c ends up pointing
+         * at those strings and at its own buffers, never into the copy.
+         * Nothing writes through it, hence the cast. */
+        struct fraud_settings local = *s;
+        int r;
+
+        if (o->bootstrap)
+                local.kafka.bootstrap_servers = (char *)o->bootstrap;
+        if ((r = fraud_connect_init(c, &local, NULL, false, err, n)) < 0)
+                return r;
+        if (c->options.delivery_timeout_ms > PUBLISH_DELIVERY_TIMEOUT_MS)
+                c->options.delivery_timeout_ms = PUBLISH_DELIVERY_TIMEOUT_MS;
+        return 0;
+}
+
+int generate_publish(const struct generate_options *o, const struct fraud_settings *settings,
+                     struct generate_summary *sum, char *err, size_t err_size) {
         struct sigaction sa, old_int, old_term;
-        struct fraud_kafka_options ko;
-        struct publisher pub = {.o = o};
+        struct fraud_connect conn;
+        struct publisher pub = {
+                .o = o,
+                .topic_raw = o->topic_raw ? o->topic_raw : settings->topics.raw,
+                .topic_chargebacks =
+                        o->topic_chargebacks ? o->topic_chargebacks : settings->topics.chargebacks,
+        };
         struct sim *s = NULL;
         int r;
 
         memset(sum, 0, sizeof(*sum));
-        fraud_kafka_options_init(&ko);
-        ko.bootstrap_servers = o->bootstrap;
-        ko.client_id = "fraudctl-generate";
-        ko.delivery_timeout_ms = PUBLISH_DELIVERY_TIMEOUT_MS;
+        if ((r = publish_connect(&conn, o, settings, err, err_size)) < 0)
+                return r;
         if ((r = sim_new(&o->sim, &s)) < 0) {
                 snprintf(err, err_size, "simulator: %s", strerror(-r));
                 return r;
         }
-        if ((r = fraud_kafka_producer_new(&ko, &pub.producer, err, err_size)) < 0)
+        if ((r = fraud_kafka_producer_new(&conn.options, &pub.producer, err, err_size)) < 0)
                 goto free_sim;
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = publish_on_signal;
@@ -1020,7 +1095,7 @@ free_sim:
 /* The subcommand                                                       */
 /* ------------------------------------------------------------------ */
 
-/* sysexits.h status for a failure of a run. */
+/* sysexits.h status for a failure of a run (the list in --help). */
 static int exit_status(int r, bool kafka) {
         switch (r) {
         case -ENOMEM:
@@ -1028,46 +1103,71 @@ static int exit_status(int r, bool kafka) {
         case -E2BIG:
         case -ENOBUFS:
                 return EX_SOFTWARE; /* a simulator bound */
+        case -EINVAL:
+                return kafka ? EX_CONFIG : EX_IOERR; /* unusable Kafka settings */
         default:
                 return kafka ? EX_UNAVAILABLE : EX_IOERR;
         }
 }
 
-int generate_main(int argc, char **argv) {
+static int run_files(const struct generate_options *o) {
         char err[FRAUD_GENERATE_LINE_MAX] = "";
-        struct generate_options o;
         struct generate_summary sum;
-        int r = generate_options_parse(&o, argc, argv, err, sizeof(err));
+        int r = generate_files(o, &sum, err, sizeof(err));
 
-        if (r == GENERATE_HELP) {
-                generate_usage(stdout);
-                return 0;
-        }
         if (r < 0) {
-                fprintf(stderr, "fraudctl generate: %s\nTry 'fraudctl generate --help'.\n", err);
-                return EX_USAGE;
+                fprintf(stderr, "fraudctl generate: %s\n", err);
+                return exit_status(r, false);
         }
-        if (o.out_dir) {
-                r = generate_files(&o, &sum, err, sizeof(err));
-                if (r >= 0)
-                        printf("fraudctl generate: %llu transactions (%llu fraud), %llu "
-                               "chargebacks, %.1f MB in %s\n",
-                               (unsigned long long)sum.transactions, (unsigned long long)sum.frauds,
-                               (unsigned long long)sum.chargebacks, (double)sum.bytes / 1e6,
-                               o.out_dir);
-        } else {
-                r = generate_publish(&o, &sum, err, sizeof(err));
+        printf("fraudctl generate: %llu transactions (%llu fraud), %llu chargebacks, %.1f MB in "
+               "%s\n",
+               (unsigned long long)sum.transactions, (unsigned long long)sum.frauds,
+               (unsigned long long)sum.chargebacks, (double)sum.bytes / 1e6, o->out_dir);
+        return 0;
+}
+
+static int run_publish(const struct generate_options *o, const struct fraud_settings *settings) {
+        char err[FRAUD_GENERATE_LINE_MAX] = "";
+        struct generate_summary sum;
+        int r = generate_publish(o, settings, &sum, err, sizeof(err));
+
+        if (r >= 0 || sum.transactions > 0) /* else nothing was simulated or sent */
                 printf("fraudctl generate: published %llu, delivered %llu, failed %llu "
                        "(%llu transactions, %llu chargebacks)%s\n",
                        (unsigned long long)sum.published, (unsigned long long)sum.delivered,
                        (unsigned long long)sum.failed, (unsigned long long)sum.transactions,
                        (unsigned long long)sum.chargebacks, sum.interrupted ? ", interrupted" : "");
-                if (r >= 0 && sum.failed > 0)
-                        return EX_UNAVAILABLE;
-        }
         if (r < 0) {
                 fprintf(stderr, "fraudctl generate: %s\n", err);
-                return exit_status(r, o.bootstrap != NULL);
+                return exit_status(r, true);
         }
-        return 0;
+        return sum.failed > 0 ? EX_UNAVAILABLE : 0;
+}
+
+int generate_main(int argc, char **argv) {
+        static char help[HELP_BYTES_MAX];
+        const struct fraud_cli cli = {
+                .summary = "Simulates card payments with fraud and late chargebacks into files "
+                           "or Kafka,\ndeterministically: the same options give byte-identical "
+                           "output.",
+                .options_help = help,
+                .args_extra = true,
+        };
+        char err[FRAUD_GENERATE_LINE_MAX] = "";
+        struct fraud_settings settings;
+        struct generate_options o;
+        int status;
+
+        help_format(help, sizeof(help));
+        status = fraud_cli_parse(&cli, &argc, argv, &settings);
+        if (status != FRAUD_CLI_RUN)
+                return status;
+        if (generate_options_parse(&o, argc, argv, err, sizeof(err)) < 0) {
+                fprintf(stderr, "fraudctl generate: %s\nTry 'fraudctl generate --help'.\n", err);
+                status = EX_USAGE;
+        } else {
+                status = o.out_dir ? run_files(&o) : run_publish(&o, &settings);
+        }
+        fraud_settings_release(&settings);
+        return status;
 }

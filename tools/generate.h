@@ -2,10 +2,18 @@
  *
  * Drives tools/sim.c and writes what it yields, either as files
  * (DIR/transactions.csv and DIR/chargebacks.csv, or .jsonl) or to Kafka
- * (each transaction as JSON on tx.raw, keyed by transaction id, without the
- * ground truth; each chargeback as a protobuf fraud.Chargeback on
- * chargebacks, keyed by transaction id), interleaved in event-time order
- * and paced at --rate messages per second.
+ * (each transaction as JSON on topics.raw, keyed by transaction id, without
+ * the ground truth; each chargeback as a protobuf fraud.Chargeback on
+ * topics.chargebacks, keyed by transaction id), interleaved in event-time
+ * order and paced at --rate messages per second.
+ *
+ * Like every program of the system it takes the shared command line
+ * (common/cli.h: --config FILE, --dump-config, --help) and its settings.
+ * Kafka mode uses the settings' Kafka client (common/connect.h): the
+ * configured bootstrap servers, or else the address the embedded broker
+ * wrote to broker.bootstrap_file, with SASL/TLS, linger and compression from
+ * the kafka section.  --bootstrap replaces the configured servers, and
+ * --topic-raw / --topic-chargebacks the configured topics.
  *
  * Output formats.  Both files have a header line (CSV) or one JSON object
  * per line (JSONL) with the same field names:
@@ -19,7 +27,9 @@
  * amounts decimal strings in major units with the currency's decimals
  * ("12.34" EUR, "1250" JPY), mcc four digits.  In JSON every value is a
  * string except is_fraud (0 or 1).  No field ever holds a comma, a quote or
- * a backslash, so CSV needs no quoting and JSON no escaping.
+ * a backslash, so CSV needs no quoting and JSON no escaping.  One field
+ * table per record in generate.c makes the header, the CSV lines and the
+ * JSON keys, so the three cannot disagree.
  */
 #ifndef FRAUD_GENERATE_H
 #define FRAUD_GENERATE_H
@@ -27,25 +37,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
+#include "common/settings.h"
 #include "tools/sim.h"
-
-#define GENERATE_HELP 1 /* generate_options_parse(): --help was asked for */
 
 enum generate_format {
         GENERATE_FORMAT_CSV = 0,
         GENERATE_FORMAT_JSONL,
 };
 
-/* What the command line asked for.  Strings are borrowed from argv. */
+/* What the command line asked for (the shared options excepted).  Strings
+ * are borrowed from argv; NULL means "not given". */
 struct generate_options {
         struct sim_config sim;
         enum generate_format format;
         const char *out_dir;           /* file mode when set */
-        const char *bootstrap;         /* Kafka mode when set: "host:port[,host:port...]" */
-        const char *topic_raw;         /* default "tx.raw" */
-        const char *topic_chargebacks; /* default "chargebacks" */
+        bool publish;                  /* Kafka mode: --publish or --bootstrap */
+        const char *bootstrap;         /* "host:port[,...]" over the settings' servers */
+        const char *topic_raw;         /* NULL: the settings' topics.raw */
+        const char *topic_chargebacks; /* NULL: the settings' topics.chargebacks */
         double rate_per_sec;           /* Kafka mode: messages per second, default 1000 */
         uint32_t seconds;              /* Kafka mode: 0 = until the simulated span ends */
 };
@@ -63,13 +73,11 @@ struct generate_summary {
 
 void generate_options_default(struct generate_options *o);
 
-/* Parses the arguments after "generate" (argv[0] is the subcommand's name).
- * Returns 0, GENERATE_HELP, or -EINVAL with a one-line reason in err. */
+/* Parses the subcommand's own arguments, as fraud_cli_parse() leaves them
+ * (argv[0] is the subcommand's name).  Returns 0, or -EINVAL with a
+ * one-line reason in err. */
 int generate_options_parse(struct generate_options *o, int argc, char **argv, char *err,
                            size_t err_size);
-
-/* The --help text. */
-void generate_usage(FILE *out);
 
 /* Writes the two files into o->out_dir (created if missing; each file is
  * written under a temporary name and renamed when complete).  0 or -errno
@@ -77,14 +85,17 @@ void generate_usage(FILE *out);
 int generate_files(const struct generate_options *o, struct generate_summary *sum, char *err,
                    size_t err_size);
 
-/* Publishes to o->bootstrap until the stream ends, o->seconds pass, or
+/* Publishes with the Kafka client of settings (borrowed), o overriding its
+ * servers and topics, until the stream ends, o->seconds pass, or
  * SIGINT/SIGTERM arrives; then flushes and fills *sum.  0 or -errno with
- * the reason in err. */
-int generate_publish(const struct generate_options *o, struct generate_summary *sum, char *err,
-                     size_t err_size);
+ * the reason in err: -ENOENT when no servers are configured and the
+ * bootstrap file does not exist, -EINVAL for unusable Kafka settings. */
+int generate_publish(const struct generate_options *o, const struct fraud_settings *settings,
+                     struct generate_summary *sum, char *err, size_t err_size);
 
-/* The subcommand: parses, runs, prints the summary on stderr.  Returns the
- * process exit status (0, or a sysexits.h code). */
+/* The subcommand: the shared command line, then its own; runs, prints the
+ * summary on stdout and errors on stderr.  Returns the process exit status
+ * (0, or a sysexits.h code, listed in --help). */
 int generate_main(int argc, char **argv);
 
 /* Line formatters (no trailing NUL; a line ends with '\n').  buf holds at

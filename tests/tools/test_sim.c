@@ -1,5 +1,6 @@
 /* Tests for tools/sim.c and tools/generate.c: determinism, the fraud mix,
- * the chargeback delay distribution, the shape of each scenario, the files.
+ * the chargeback delay distribution, the shape of each scenario, the files,
+ * and Kafka mode's use of the shared settings (against the mock cluster).
  *
  * Most tests read one dataset (5,000 customers, 500 merchants, 30 days,
  * fraud rate 0.02: about 245,000 payments and 5,000 frauds) built once per
@@ -19,13 +20,16 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <unistd.h>
 
+#include "lib/mock.h"
 #include "tests/testing.h"
 #include "tools/generate.h"
 #include "tools/sim.h"
@@ -341,21 +345,27 @@ START_TEST(test_generate_jsonl_holds_the_same_transactions_as_csv) {
 }
 END_TEST
 
+/* The payment the formatting tests print: 12.05 EUR, contactless, in France,
+ * at 2026-01-01T08:15:02.123Z, legitimate. */
+static void tx_sample(struct sim_transaction *tx) {
+        memset(tx, 0, sizeof(*tx));
+        snprintf(tx->transaction_id, sizeof(tx->transaction_id), "tx_1");
+        tx->time_ms = INT64_C(20454) * DAY_MS + ((8 * 60 + 15) * 60 + 2) * 1000 + 123;
+        tx->amount_minor = 1205;
+        tx->currency = "EUR";
+        tx->currency_decimals = 2;
+        snprintf(tx->pan, sizeof(tx->pan), "4970100000000000");
+        tx->mcc = 742;
+        tx->country = "FR";
+        tx->channel = SIM_CHANNEL_CONTACTLESS;
+}
+
 START_TEST(test_generate_formats_amounts_with_the_currency_decimals) {
         struct sim_transaction tx;
         char buf[FRAUD_GENERATE_LINE_MAX];
         size_t n;
 
-        memset(&tx, 0, sizeof(tx));
-        snprintf(tx.transaction_id, sizeof(tx.transaction_id), "tx_1");
-        tx.time_ms = INT64_C(20454) * DAY_MS + ((8 * 60 + 15) * 60 + 2) * 1000 + 123;
-        tx.amount_minor = 1205;
-        tx.currency = "EUR";
-        tx.currency_decimals = 2;
-        snprintf(tx.pan, sizeof(tx.pan), "4970100000000000");
-        tx.mcc = 742;
-        tx.country = "FR";
-        tx.channel = SIM_CHANNEL_CONTACTLESS;
+        tx_sample(&tx);
         n = generate_transaction_csv(&tx, buf);
         buf[n] = '\0';
         ck_assert_str_eq(buf, "tx_1,2026-01-01T08:15:02.123Z,12.05,EUR,4970100000000000,,,,0742,"
@@ -370,6 +380,29 @@ START_TEST(test_generate_formats_amounts_with_the_currency_decimals) {
         n = generate_transaction_csv(&tx, buf);
         buf[n] = '\0';
         ck_assert_ptr_nonnull(strstr(buf, ",1250,JPY,"));
+}
+END_TEST
+
+START_TEST(test_generate_kafka_json_leaves_out_the_ground_truth) {
+        struct sim_transaction tx;
+        char buf[FRAUD_GENERATE_LINE_MAX];
+        size_t n;
+
+        tx_sample(&tx);
+        tx.is_fraud = true;
+        tx.scenario = SIM_SCENARIO_FRAUD_RING;
+        n = generate_transaction_json(&tx, false, buf);
+        buf[n] = '\0';
+        ck_assert_str_eq(buf,
+                         "{\"transaction_id\":\"tx_1\",\"timestamp\":\"2026-01-01T08:15:02.123Z\","
+                         "\"amount\":\"12.05\",\"currency\":\"EUR\",\"pan\":\"4970100000000000\","
+                         "\"customer_id\":\"\",\"merchant_id\":\"\",\"terminal_id\":\"\","
+                         "\"mcc\":\"0742\",\"country\":\"FR\",\"channel\":\"contactless\","
+                         "\"device_id\":\"\",\"ip\":\"\"}\n");
+        n = generate_transaction_json(&tx, true, buf);
+        buf[n] = '\0';
+        ck_assert_ptr_nonnull(
+                strstr(buf, ",\"ip\":\"\",\"is_fraud\":1,\"scenario\":\"fraud_ring\"}\n"));
 }
 END_TEST
 
@@ -420,6 +453,10 @@ START_TEST(test_generate_rejects_bad_flags_with_a_reason) {
                 {{"generate", "--out", "d", "--bogus", "1"}},
                 {{"generate", "--out"}},
                 {{"generate", "stray", "--out", "d"}},
+                {{"generate", "--out", "d", "--publish"}},
+                {{"generate", "--publish=yes"}},
+                {{"generate", "--publish", "--format", "jsonl"}},
+                {{"generate", "--publish", "--", "--out", "d"}},
         };
         struct generate_options o;
 
@@ -442,6 +479,7 @@ START_TEST(test_generate_accepts_every_flag_in_both_spellings) {
         static const char *const kafka[] = {
                 "generate",    "--bootstrap",       "a:1,b:9092",          "--rate", "2.5",
                 "--seconds=9", "--topic-raw=raw.x", "--topic-chargebacks", "cb",     NULL};
+        static const char *const publish[] = {"generate", "--publish", "--rate", "10", NULL};
         struct generate_options o;
         char err[256] = "";
 
@@ -460,6 +498,188 @@ START_TEST(test_generate_accepts_every_flag_in_both_spellings) {
         ck_assert_uint_eq(o.seconds, 9);
         ck_assert_str_eq(o.topic_raw, "raw.x");
         ck_assert_str_eq(o.topic_chargebacks, "cb");
+        ck_assert(o.publish);
+        ck_assert_ptr_null(o.out_dir);
+        ck_assert_int_eq(parse_list(&o, publish, err, sizeof(err)), 0);
+        ck_assert(o.publish);
+        ck_assert_ptr_null(o.bootstrap);         /* the settings' servers */
+        ck_assert_ptr_null(o.topic_raw);         /* the settings' topics.raw */
+        ck_assert_ptr_null(o.topic_chargebacks); /* the settings' topics.chargebacks */
+        ck_assert_double_eq(o.rate_per_sec, 10);
+}
+END_TEST
+
+/* ---- Kafka mode and the shared settings ---- */
+
+#define PUBLISH_PARTITIONS 2
+
+/* Replaces a string of the settings (they own their strings). */
+static void settings_string_set(char **field, const char *value) {
+        free(*field);
+        *field = strdup(value);
+        ck_assert_ptr_nonnull(*field);
+}
+
+/* A file name in a new temporary directory; the file is not created. */
+struct tmp_file {
+        char dir[512];
+        char path[600];
+};
+
+static void tmp_file_make(struct tmp_file *t, const char *name) {
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(t->dir, sizeof(t->dir), "%s/test_sim.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        ck_assert_ptr_nonnull(mkdtemp(t->dir));
+        snprintf(t->path, sizeof(t->path), "%s/%s", t->dir, name);
+}
+
+static void tmp_file_write(const struct tmp_file *t, const char *text) {
+        FILE *f = fopen(t->path, "w");
+
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_ge(fputs(text, f), 0);
+        ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Removes the file, if written, and the directory, which must then be
+ * empty. */
+static void tmp_file_remove(const struct tmp_file *t) {
+        unlink(t->path);
+        ck_assert_int_eq(rmdir(t->dir), 0);
+}
+
+/* A small world, published as fast as the producer takes it. */
+static void publish_options(struct generate_options *o, const char *bootstrap) {
+        const char *const with[] = {"generate", "--bootstrap",  bootstrap, "--rate",
+                                    "1000000",  "--days",       "3",       "--customers",
+                                    "20",       "--fraud-rate", "0.3",     NULL};
+        const char *const without[] = {"generate",     "--publish", "--rate",      "1000000",
+                                       "--days",       "3",         "--customers", "20",
+                                       "--fraud-rate", "0.3",       NULL};
+        char err[256] = "";
+
+        ck_assert_msg(parse_list(o, bootstrap ? with : without, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* Messages in topic, over its partitions, as the brokers count them. */
+static int64_t topic_messages(const char *bootstrap, const char *topic) {
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char errstr[256];
+        int64_t total = 0;
+        rd_kafka_t *rk;
+
+        ck_assert_int_eq(
+                rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)),
+                RD_KAFKA_CONF_OK);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        ck_assert_msg(rk != NULL, "%s", errstr);
+        for (int p = 0; p < PUBLISH_PARTITIONS; p++) {
+                int64_t lo, hi;
+
+                ck_assert_int_eq(rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000),
+                                 RD_KAFKA_RESP_ERR_NO_ERROR);
+                total += hi - lo;
+        }
+        rd_kafka_destroy(rk);
+        return total;
+}
+
+/* Settings pointing at topics of their own on a new mock cluster. */
+static struct fraud_mock *publish_cluster(struct fraud_settings *s) {
+        struct fraud_mock *m;
+
+        ck_assert_int_eq(fraud_settings_init(s), 0);
+        settings_string_set(&s->topics.raw, "settings.raw");
+        settings_string_set(&s->topics.chargebacks, "settings.chargebacks");
+        ck_assert_int_eq(fraud_mock_new(1, &m), 0);
+        ck_assert_int_eq(fraud_mock_topic_create(m, s->topics.raw, PUBLISH_PARTITIONS), 0);
+        ck_assert_int_eq(fraud_mock_topic_create(m, s->topics.chargebacks, PUBLISH_PARTITIONS), 0);
+        return m;
+}
+
+static void publish_check(const struct generate_summary *sum, const struct fraud_settings *s,
+                          const char *bootstrap) {
+        ck_assert_uint_gt(sum->transactions, 50);
+        ck_assert_uint_gt(sum->chargebacks, 5);
+        ck_assert_uint_eq(sum->delivered, sum->transactions + sum->chargebacks);
+        ck_assert_uint_eq(sum->failed, 0);
+        ck_assert_int_eq(topic_messages(bootstrap, s->topics.raw), (int64_t)sum->transactions);
+        ck_assert_int_eq(topic_messages(bootstrap, s->topics.chargebacks),
+                         (int64_t)sum->chargebacks);
+}
+
+START_TEST(test_generate_publish_without_bootstrap_file_names_it_and_the_remedies) {
+        struct generate_options o;
+        struct generate_summary sum;
+        struct fraud_settings s;
+        struct tmp_file boot;
+        char err[1024] = "";
+
+        tmp_file_make(&boot, "fraud-broker.bootstrap"); /* never written */
+        ck_assert_int_eq(fraud_settings_init(&s), 0);
+        settings_string_set(&s.broker.bootstrap_file, boot.path);
+        publish_options(&o, NULL);
+        ck_assert_int_eq(generate_publish(&o, &s, &sum, err, sizeof(err)), -ENOENT);
+        ck_assert_msg(strstr(err, boot.path) != NULL, "%s", err);
+        ck_assert_msg(strstr(err, "fraud-broker") != NULL, "%s", err);
+        ck_assert_msg(strstr(err, "FRAUD_KAFKA_BOOTSTRAP") != NULL, "%s", err);
+        ck_assert_uint_eq(sum.transactions + sum.published, 0); /* nothing started */
+        fraud_settings_release(&s);
+        tmp_file_remove(&boot);
+}
+END_TEST
+
+START_TEST(test_generate_main_reads_the_bootstrap_file_named_by_config_and_exits_69_without_it) {
+        struct tmp_file config;
+        char arg0[] = "fraudctl generate", arg1[] = "--config", arg3[] = "--publish";
+        char *argv[] = {arg0, arg1, config.path, arg3, NULL};
+        char yaml[1024];
+
+        unsetenv("FRAUD_KAFKA_BOOTSTRAP");
+        tmp_file_make(&config, "fraud.yaml");
+        snprintf(yaml, sizeof(yaml), "broker:\n  bootstrap_file: \"%s/none.bootstrap\"\n",
+                 config.dir);
+        tmp_file_write(&config, yaml);
+        ck_assert_int_eq(generate_main(4, argv), EX_UNAVAILABLE);
+        tmp_file_remove(&config);
+}
+END_TEST
+
+START_TEST(test_generate_publish_uses_the_bootstrap_file_and_topics_of_the_settings) {
+        struct generate_options o;
+        struct generate_summary sum;
+        struct fraud_settings s;
+        struct fraud_mock *m = publish_cluster(&s);
+        struct tmp_file boot;
+        char line[256], err[512] = "";
+
+        tmp_file_make(&boot, "fraud-broker.bootstrap");
+        snprintf(line, sizeof(line), "%s\n", fraud_mock_bootstrap(m));
+        tmp_file_write(&boot, line);
+        settings_string_set(&s.broker.bootstrap_file, boot.path);
+        publish_options(&o, NULL);
+        ck_assert_msg(generate_publish(&o, &s, &sum, err, sizeof(err)) == 0, "%s", err);
+        publish_check(&sum, &s, fraud_mock_bootstrap(m));
+        fraud_mock_free(m);
+        fraud_settings_release(&s);
+        tmp_file_remove(&boot);
+}
+END_TEST
+
+START_TEST(test_generate_bootstrap_flag_wins_over_the_configured_servers) {
+        struct generate_options o;
+        struct generate_summary sum;
+        struct fraud_settings s;
+        struct fraud_mock *m = publish_cluster(&s);
+        char err[512] = "";
+
+        settings_string_set(&s.kafka.bootstrap_servers, "127.0.0.1:1"); /* nobody there */
+        publish_options(&o, fraud_mock_bootstrap(m));
+        ck_assert_msg(generate_publish(&o, &s, &sum, err, sizeof(err)) == 0, "%s", err);
+        publish_check(&sum, &s, fraud_mock_bootstrap(m));
+        fraud_mock_free(m);
+        fraud_settings_release(&s);
 }
 END_TEST
 
@@ -967,8 +1187,13 @@ int main(void) {
                 test_generate_every_chargeback_refers_to_one_earlier_transaction,
                 test_generate_jsonl_holds_the_same_transactions_as_csv,
                 test_generate_formats_amounts_with_the_currency_decimals,
+                test_generate_kafka_json_leaves_out_the_ground_truth,
                 test_generate_rejects_bad_flags_with_a_reason,
                 test_generate_accepts_every_flag_in_both_spellings,
+                test_generate_publish_without_bootstrap_file_names_it_and_the_remedies,
+                test_generate_main_reads_the_bootstrap_file_named_by_config_and_exits_69_without_it,
+                test_generate_publish_uses_the_bootstrap_file_and_topics_of_the_settings,
+                test_generate_bootstrap_flag_wins_over_the_configured_servers,
                 test_sim_transactions_are_in_nondecreasing_event_time_within_the_span,
                 test_sim_pans_are_16_digit_and_luhn_valid,
                 test_sim_channel_matches_mcc_device_and_ip,
