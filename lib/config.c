@@ -465,7 +465,42 @@ static size_t config_key_find(const struct fraud_config_table *t, size_t section
         return CONFIG_NOT_FOUND;
 }
 
-/* ---------- defaults and release ---------- */
+/* ---------- defaults, release, comparison ---------- */
+
+static bool config_list_equal(char *const *x, char *const *y) {
+        for (; *x && *y; x++, y++)
+                if (strcmp(*x, *y) != 0)
+                        return false;
+        return *x == NULL && *y == NULL;
+}
+
+static bool config_key_equal(const struct fraud_config_key *k, const char *x, const char *y) {
+        switch (k->type) {
+        case FRAUD_CONFIG_TYPE_SECTION:
+                return true;
+        case FRAUD_CONFIG_TYPE_BOOL:
+                return *(const bool *)x == *(const bool *)y;
+        case FRAUD_CONFIG_TYPE_INT64:
+                return *(const int64_t *)x == *(const int64_t *)y;
+        case FRAUD_CONFIG_TYPE_DOUBLE:
+                return *(const double *)x == *(const double *)y;
+        case FRAUD_CONFIG_TYPE_STRING:
+                return strcmp(*(char *const *)x, *(char *const *)y) == 0;
+        case FRAUD_CONFIG_TYPE_LIST:
+                return config_list_equal(*(char **const *)x, *(char **const *)y);
+        }
+        return false;
+}
+
+const char *fraud_config_diff(const struct fraud_config_table *t, const void *a, const void *b) {
+        for (size_t i = 0; i < t->n_keys; i++) {
+                const struct fraud_config_key *k = &t->keys[i];
+
+                if (!config_key_equal(k, (const char *)a + k->offset, (const char *)b + k->offset))
+                        return k->name;
+        }
+        return NULL;
+}
 
 void fraud_config_release(const struct fraud_config_table *t, void *target) {
         for (size_t i = 0; i < t->n_keys; i++) {

@@ -181,4 +181,8 @@ int fraud_config_dump(const struct fraud_config_table *t, const void *target, FI
  * left as they are.  Idempotent. */
 void fraud_config_release(const struct fraud_config_table *t, void *target);
 
+/* The name of the first key whose value differs between a and b (both
+ * targets of t), or NULL when every key is equal. */
+const char *fraud_config_diff(const struct fraud_config_table *t, const void *a, const void *b);
+
 #endif

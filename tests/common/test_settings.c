@@ -72,22 +72,7 @@ static char *test_dump(const struct fraud_settings *s) {
 /* The name of the first key where a and b differ, or NULL. */
 static const char *test_settings_differ(const struct fraud_settings *a,
                                         const struct fraud_settings *b) {
-        for (size_t i = 0; i < fraud_settings_table.n_keys; i++) {
-                const struct fraud_config_key *k = &fraud_settings_table.keys[i];
-                const char *x = (const char *)a + k->offset, *y = (const char *)b + k->offset;
-
-                if (k->type == FRAUD_CONFIG_TYPE_INT64 &&
-                    *(const int64_t *)x != *(const int64_t *)y)
-                        return k->name;
-                if (k->type == FRAUD_CONFIG_TYPE_STRING &&
-                    strcmp(*(char *const *)x, *(char *const *)y) != 0)
-                        return k->name;
-                ck_assert_msg(k->type == FRAUD_CONFIG_TYPE_SECTION ||
-                                      k->type == FRAUD_CONFIG_TYPE_INT64 ||
-                                      k->type == FRAUD_CONFIG_TYPE_STRING,
-                              "compare %s", k->name);
-        }
-        return NULL;
+        return fraud_config_diff(&fraud_settings_table, a, b);
 }
 
 /* Loads yaml as a file; returns the result, err holds the message. */

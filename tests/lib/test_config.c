@@ -487,8 +487,31 @@ START_TEST(test_config_release_twice_is_harmless) {
 }
 END_TEST
 
+START_TEST(test_config_diff_names_first_changed_key_of_every_type) {
+        struct test_conf a, b;
+
+        ck_assert_int_eq(fraud_config_init(&test_table, &a), 0);
+        ck_assert_int_eq(test_apply(&b, "main:\n  hosts: [a, b]\n"), 0);
+        ck_assert_ptr_null(fraud_config_diff(&test_table, &a, &b));
+        fraud_config_release(&test_table, &b);
+        ck_assert_int_eq(test_apply(&b, "main:\n  hosts: [a, c]\n"), 0);
+        ck_assert_str_eq(fraud_config_diff(&test_table, &a, &b), "main.hosts");
+        fraud_config_release(&test_table, &b);
+        ck_assert_int_eq(test_apply(&b, "main:\n  hosts: [a]\n"), 0);
+        ck_assert_str_eq(fraud_config_diff(&test_table, &a, &b), "main.hosts");
+        fraud_config_release(&test_table, &b);
+        ck_assert_int_eq(test_apply(&b, "main:\n  ratio: 0.25\n  enabled: true\n"), 0);
+        ck_assert_str_eq(fraud_config_diff(&test_table, &a, &b), "main.ratio");
+        b.main.ratio = a.main.ratio;
+        ck_assert_str_eq(fraud_config_diff(&test_table, &a, &b), "main.enabled");
+        fraud_config_release(&test_table, &b);
+        fraud_config_release(&test_table, &a);
+}
+END_TEST
+
 TESTING_MAIN(
-        "config", test_config_init_sets_every_default, test_config_valid_file_loads_every_type,
+        "config", test_config_diff_names_first_changed_key_of_every_type,
+        test_config_init_sets_every_default, test_config_valid_file_loads_every_type,
         test_config_keys_left_out_keep_their_defaults, test_config_empty_file_keeps_defaults,
         test_config_empty_section_keeps_defaults, test_config_unknown_key_rejected_with_its_line,
         test_config_unknown_section_rejected_with_its_line,
