@@ -11,8 +11,8 @@
  * Design: SIGTERM and SIGINT are blocked before the cluster starts, so
  * librdkafka's threads inherit the mask and the main thread collects the
  * signal with sigwait(); no handler runs in signal context.  The bootstrap
- * file is written to a temporary name beside it and renamed into place, so
- * a reader never sees half a line.  Everything lives in memory: a restart
+ * file is written atomically (lib/atomicfile.h): a reader never sees half a
+ * line.  Everything lives in memory: a restart
  * starts empty, on new ports.  Known limits of the mock are in lib/mock.h.
  *
  * Topic names, partitions, brokers and the bootstrap file come from the
@@ -32,6 +32,7 @@
 
 #include "common/cli.h"
 #include "common/settings.h"
+#include "lib/atomicfile.h"
 #include "lib/bounds.h"
 #include "lib/log.h"
 #include "lib/mock.h"
@@ -181,42 +182,14 @@ static int broker_args_parse(int argc, char **argv, struct broker_args *a) {
         return r;
 }
 
-static int broker_write_all(int fd, const char *s, size_t len) {
-        while (len > 0) {
-                ssize_t n = write(fd, s, len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                s += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
-/* Writes "bootstrap\n" to path through a temporary file and rename(2). */
+/* Writes "bootstrap\n" to path; readers never see half a line. */
 static int broker_bootstrap_file_write(const char *path, const char *bootstrap) {
-        char tmp[PATH_MAX];
-        int fd, r;
+        char line[FRAUD_CONNECT_BOOTSTRAP_MAX + 1];
+        int n = snprintf(line, sizeof line, "%s\n", bootstrap);
 
-        r = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-        if (r < 0 || (size_t)r >= sizeof tmp)
+        if (n < 0 || (size_t)n >= sizeof line)
                 return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        r = broker_write_all(fd, bootstrap, strlen(bootstrap));
-        if (r == 0)
-                r = broker_write_all(fd, "\n", 1);
-        if (r == 0 && fsync(fd) < 0)
-                r = -errno;
-        if (close(fd) < 0 && r == 0)
-                r = -errno;
-        if (r == 0 && rename(tmp, path) < 0)
-                r = -errno;
-        if (r < 0)
-                unlink(tmp);
-        return r;
+        return fraud_atomicfile_write(path, line, (size_t)n);
 }
 
 static int broker_topics_create(struct fraud_mock *m, const struct broker_args *a) {
