@@ -2,6 +2,7 @@
 # bench/run.sh: builds the benchmarks and runs them, one after another.
 #
 #   bench/run.sh [BUILD_DIR]      (default: build-bench, set up if missing)
+#   BENCH=bench_scorer bench/run.sh   one benchmark only
 #
 # Each benchmark prints its own figures and asserts nothing.  The build is
 # optimized (release) whatever the default build type, so the figures
@@ -16,5 +17,14 @@ if [ ! -d "$build" ]; then
 fi
 meson compile -C "$build" bench >/dev/null
 
-echo "== bench_generate: fraudctl generate (simulator, CSV and JSONL files)"
-"$build/bench/bench_generate"
+run() { # name, what it measures
+        [ -n "${BENCH:-}" ] && [ "$BENCH" != "$1" ] && return 0
+        echo "== $1: $2"
+        "$build/bench/$1"
+}
+
+run bench_generate "fraudctl generate (simulator, CSV and JSONL files)"
+run bench_ingest "ingest: parse + normalize per record (JSON, CSV, rejections)"
+run bench_velocity "velocity: window update and feature emission per transaction"
+run bench_scorer "scorer: the cascade per transaction, and XGBoost's own single-row call"
+run bench_train "trainer: GBDT and MLP training time and peak memory"

@@ -46,6 +46,16 @@ void fraud_mlp_release(struct fraud_mlp *m);
 size_t fraud_mlp_scratch_size(const struct fraud_mlp *m);
 double fraud_mlp_forward(const struct fraud_mlp *m, const double *x, double *scratch);
 
+/* Back-propagation for training (trainer/fit.c): after fraud_mlp_forward()
+ * filled scratch for one row, adds that row's gradient of the loss to grad
+ * (n_params doubles, same layout as params), given dlogit, the derivative
+ * of the loss with respect to the output's pre-sigmoid value (for weighted
+ * log loss: weight * (p - label)).  delta is working memory of
+ * fraud_mlp_scratch_size(m) doubles. */
+void fraud_mlp_backward(const struct fraud_mlp *m, const double *scratch, double dlogit,
+                        double *grad, double *delta);
+
+/* Writes path through path.tmp and a rename.  0 or -errno. */
 int fraud_mlp_save(const struct fraud_mlp *m, const char *path);
 /* m is taken as uninitialised; on failure it holds nothing to release. */
 int fraud_mlp_load(struct fraud_mlp *m, const char *path);

@@ -16,6 +16,8 @@
  * average_precision), params (name: value map of training parameters),
  * status (candidate, champion, rejected, retired) and status_reason.
  * Unknown keys are refused with file:line, like the configuration.
+ * has_mlp is not written: the reader sets it when dir/mlp.bin exists.  An
+ * empty status is not written either and reads back as "".
  */
 #ifndef FRAUD_MODELFILE_H
 #define FRAUD_MODELFILE_H

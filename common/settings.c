@@ -88,9 +88,152 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_INT(S, broker.brokers, 1, 1, FRAUD_MOCK_BROKERS_MAX,
                          "Brokers in the mock cluster."),
 
+        FRAUD_CONFIG_SECTION("ingest", "Stage 1 (fraud-ingest): validates and normalizes raw "
+                                       "transactions, hashes the card number, drops duplicates."),
+        FRAUD_CONFIG_STRING(S, ingest.group_id, "fraud-ingest", 1, 255,
+                            "Consumer group of the ingest processes."),
+        FRAUD_CONFIG_STRING(S, ingest.state_dir, "ingest-state", 1, PATH_MAX_,
+                            "RocksDB directory: the transaction ids seen and the offsets "
+                            "consumed; relative to the working directory."),
+        FRAUD_CONFIG_STRING(S, ingest.card_hash_key, "", 0, 32,
+                            "Key of the card number hash: 32 hex digits (128 bits). Required; "
+                            "changing it changes every card id downstream. Prefer the "
+                            "environment variable to writing it here.",
+                            .env = "FRAUD_INGEST_CARD_HASH_KEY", .flags = FRAUD_CONFIG_SECRET),
+        FRAUD_CONFIG_STRING(S, ingest.mapping_file, "", 0, PATH_MAX_,
+                            "Column mapping (YAML, see deploy/config/mapping.yaml) from the raw "
+                            "JSON's names to ours. Empty: the raw JSON uses our names."),
+        FRAUD_CONFIG_INT(S, ingest.dedup_window_sec, 604800, 60,
+                         FRAUD_INGEST_DEDUP_WINDOW_SEC_MAX,
+                         "Event-time horizon of duplicate detection: a transaction id seen "
+                         "within this many seconds of the latest event time is not passed on "
+                         "again."),
+        FRAUD_CONFIG_INT(S, ingest.log_interval_sec, 60, 1, FRAUD_INGEST_LOG_INTERVAL_SEC_MAX,
+                         "Seconds (wall clock) between two summary lines in the log."),
+
         /* @ingest-keys */
+        FRAUD_CONFIG_SECTION("velocity", "Stage 2 (fraud-velocity): sliding-window aggregates per "
+                                         "card, terminal, device and IP, on event time, kept in "
+                                         "RocksDB; emits the feature vector of every transaction."),
+        FRAUD_CONFIG_STRING(S, velocity.group_id, "fraud-velocity", 1, 255,
+                            "Consumer group of the velocity instances."),
+        FRAUD_CONFIG_STRING(S, velocity.state_dir, "velocity-state", 1, PATH_MAX_,
+                            "RocksDB directory of the window state and the consumed offsets."),
+        FRAUD_CONFIG_LIST(S, velocity.window_spans_sec, "60,600,3600,86400,604800,2592000",
+                          FRAUD_FEATURESET_SPANS_MAX,
+                          "Window spans in seconds, strictly increasing; each names its "
+                          "features (60 is _1m, 86400 is _1d). A window of span w at event time t "
+                          "is (t - w, t], the current transaction included. Changing the list "
+                          "changes the feature schema: models must be retrained."),
+        FRAUD_CONFIG_INT(S, velocity.label_delay_sec, 604800, 0, FRAUD_VELOCITY_LABEL_SEC_MAX,
+                         "Verification delay of the label-derived features: the terminal's "
+                         "chargeback share covers payments in (t - delay - window, t - delay]."),
+        FRAUD_CONFIG_INT(S, velocity.label_window_sec, 2592000, 1, FRAUD_VELOCITY_LABEL_SEC_MAX,
+                         "Length of the payment window of the label-derived features."),
+        FRAUD_CONFIG_INT(S, velocity.allowed_lateness_sec, 300, 0, 86400,
+                         "How far behind an entity's newest event a late transaction may be and "
+                         "still see every event of its windows; history is kept this much longer."),
+        FRAUD_CONFIG_INT(S, velocity.history_events_max, 8192, 16,
+                         FRAUD_VELOCITY_HISTORY_EVENTS_MAX,
+                         "Most events one entity keeps. Beyond it the oldest are dropped and "
+                         "counted (velocity_history_truncated_total): that entity's longest "
+                         "windows then undercount."),
+        FRAUD_CONFIG_INT(S, velocity.cache_entities_max, 200000, 16,
+                         FRAUD_VELOCITY_CACHE_ENTITIES_MAX,
+                         "Entity states held in memory in front of RocksDB (least recently used "
+                         "evicted after each commit)."),
+        FRAUD_CONFIG_INT(S, velocity.cache_events_max, 4000000, 1024,
+                         FRAUD_VELOCITY_CACHE_EVENTS_MAX,
+                         "Events held in memory over all cached entities (24 to 56 bytes "
+                         "each); with cache_entities_max it bounds the memory of the cache."),
+        FRAUD_CONFIG_INT(S, velocity.checkpoint_records, 10000, 1,
+                         FRAUD_VELOCITY_CHECKPOINT_RECORDS_MAX,
+                         "Input records between two checkpoints (changed windows and offsets "
+                         "written in one RocksDB batch, after their outputs are delivered); "
+                         "also when the input is idle. Fewer checkpoints rewrite busy "
+                         "terminals less often; after a crash about this many vectors are "
+                         "sent again."),
+        FRAUD_CONFIG_BOOL(S, velocity.sync_commit, true,
+                          "fsync RocksDB's log on every commit, so a power loss loses no "
+                          "committed state."),
+
         /* @velocity-keys */
+        FRAUD_CONFIG_SECTION("scorer", "The scorer (stage 3): rules, then the GBDT, then the neural "
+                                       "model on the GBDT's ambiguous band. Costs are in minor "
+                                       "units of the transaction's currency."),
+        FRAUD_CONFIG_STRING(S, scorer.group_id, "fraud-scorer", 1, 255,
+                            "Consumer group of the scorer instances."),
+        FRAUD_CONFIG_STRING(S, scorer.rules_file, "", 0, PATH_MAX_,
+                            "Rules file (YAML, see deploy/config/rules.yaml), reloaded on SIGHUP "
+                            "and when it changes. Empty: no rules."),
+        FRAUD_CONFIG_STRING(S, scorer.model_dir, "", 0, PATH_MAX_,
+                            "Model directory (model.yaml, gbdt.json, mlp.bin) loaded at start, "
+                            "before any announcement on topics.models. Empty: none."),
+        FRAUD_CONFIG_STRING(S, scorer.challenger_dir, "", 0, PATH_MAX_,
+                            "Challenger model directory scored in shadow to topics.scores_shadow "
+                            "from the start. Empty: none until one is announced."),
+        FRAUD_CONFIG_INT(S, scorer.gbdt_threads, 1, 1, FRAUD_SCORER_GBDT_THREADS_MAX,
+                         "Threads XGBoost uses for one prediction. One row gains nothing from "
+                         "more; scale with processes."),
+        FRAUD_CONFIG_DOUBLE(S, scorer.cost_false_positive, 500.0, 0.0, 1e12,
+                            "Cost of declining a legitimate payment (C_FP)."),
+        FRAUD_CONFIG_DOUBLE(S, scorer.cost_false_negative, 10000.0, 0.0, 1e12,
+                            "Cost of accepting a fraudulent payment (C_FN), unless "
+                            "cost_fn_is_amount. Block when p > C_FP / (C_FP + C_FN)."),
+        FRAUD_CONFIG_BOOL(S, scorer.cost_fn_is_amount, true,
+                          "C_FN is the payment's own amount: large payments are blocked at "
+                          "lower probabilities."),
+        FRAUD_CONFIG_DOUBLE(S, scorer.review_ratio, 0.5, 0.0, 1.0,
+                            "Review when p > review_ratio * block threshold. 0: use the model's "
+                            "review_threshold instead (capped at the block threshold)."),
+        FRAUD_CONFIG_CHOICE(S, scorer.degraded_decision, "allow", "allow|review|block",
+                            "Decision when no rule decides and no model is loaded."),
+        FRAUD_CONFIG_INT(S, scorer.dedup_window, 100000, 1, FRAUD_SCORER_DEDUP_MAX,
+                         "Recent transaction ids remembered to drop re-sent inputs."),
+        FRAUD_CONFIG_INT(S, scorer.reasons_max, 3, 0, FRAUD_SCORER_REASONS_MAX - 1,
+                         "Features named as reasons of a review or block decided by a model "
+                         "(those that pushed the GBDT score up most)."),
+
         /* @scorer-keys */
+        FRAUD_CONFIG_SECTION("trainer", "Stage 5 (fraud-trainer) and `fraudctl train`: fitting the "
+                                        "GBDT and the neural model, and the time-based holdout on "
+                                        "which thresholds are set under the scorer's cost model "
+                                        "(scorer.cost_*)."),
+        FRAUD_CONFIG_INT(S, trainer.gbdt_rounds, 200, 1, FRAUD_TRAIN_GBDT_ROUNDS_MAX,
+                         "Boosting rounds (trees) of the GBDT."),
+        FRAUD_CONFIG_INT(S, trainer.gbdt_max_depth, 6, 1, FRAUD_TRAIN_GBDT_DEPTH_MAX,
+                         "Deepest tree of the GBDT."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.gbdt_eta, 0.1, 0.001, 1.0,
+                            "Learning rate (shrinkage) of the GBDT."),
+        FRAUD_CONFIG_INT(S, trainer.threads, 2, 1, FRAUD_TRAIN_THREADS_MAX,
+                         "Threads XGBoost trains and predicts with; set explicitly, never "
+                         "'all cores'."),
+        FRAUD_CONFIG_INT(S, trainer.mlp_hidden_layers, 2, 1, FRAUD_TRAIN_MLP_HIDDEN_LAYERS_MAX,
+                         "Hidden layers of the neural model."),
+        FRAUD_CONFIG_INT(S, trainer.mlp_hidden, 32, 1, FRAUD_TRAIN_MLP_WIDTH_MAX,
+                         "Units in each hidden layer of the neural model (ReLU)."),
+        FRAUD_CONFIG_INT(S, trainer.mlp_epochs, 20, 1, FRAUD_TRAIN_MLP_EPOCHS_MAX,
+                         "Passes of Adam over the training set."),
+        FRAUD_CONFIG_INT(S, trainer.mlp_batch_rows, 256, 1, FRAUD_TRAIN_MLP_BATCH_MAX,
+                         "Rows in one mini-batch of the neural model."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.mlp_learning_rate, 0.003, 1e-6, 1.0,
+                            "Adam step size of the neural model."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.pos_weight, 0.0, 0.0, 1e6,
+                            "Weight of a fraud row against a legitimate one in both models' "
+                            "loss. 0: negatives / positives of the training set (balanced)."),
+        FRAUD_CONFIG_INT(S, trainer.seed, 1, 0, INT64_MAX,
+                         "Seed of both models: the same data and settings give the same model "
+                         "bytes."),
+        FRAUD_CONFIG_INT(S, trainer.holdout_days, 7, 1, FRAUD_TRAIN_HOLDOUT_DAYS_MAX,
+                         "The most recent event-time days (UTC) held out for evaluation; the "
+                         "split is by time, never shuffled."),
+        FRAUD_CONFIG_INT(S, trainer.precision_k, 100, 1, FRAUD_TRAIN_PRECISION_K_MAX,
+                         "k of card precision@k: the cards an investigator checks per day."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.band_share, 0.05, 0.0, 0.5,
+                            "Share of holdout payments, those whose GBDT score ranks nearest the "
+                            "block threshold, that make up the ambiguous band the neural model "
+                            "re-scores."),
+
         /* @trainer-keys */
 
         FRAUD_CONFIG_SECTION("log", "Logging: one line per event on stderr."),

@@ -17,6 +17,7 @@
 #ifndef FRAUD_SETTINGS_H
 #define FRAUD_SETTINGS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,9 +68,73 @@ struct fraud_settings_log {
         char *level; /* err, warning, notice, info, debug (lib/log.h) */
 };
 
+/* Stage 1, ingest: raw transactions in, normalized ones out, duplicates
+ * suppressed over an event-time horizon (ingest/ingest.h). */
+struct fraud_settings_ingest {
+        char *group_id;
+        char *state_dir;     /* RocksDB of the seen transaction ids and offsets */
+        char *card_hash_key; /* secret: 32 hex digits, the card hash's 128-bit key */
+        char *mapping_file;  /* "" : raw JSON uses our own field names */
+        int64_t dedup_window_sec;
+        int64_t log_interval_sec;
+};
+
 /* @ingest-struct */
+/* Stage 2, velocity: sliding windows per entity on event time, in RocksDB.
+ * window_spans_sec is a list of integers (strictly increasing), parsed and
+ * checked by fraud_featureset_spans_parse() when the stage starts. */
+struct fraud_settings_velocity {
+        char *group_id;
+        char *state_dir;
+        char **window_spans_sec;
+        int64_t label_delay_sec;
+        int64_t label_window_sec;
+        int64_t allowed_lateness_sec;
+        int64_t history_events_max;
+        int64_t cache_entities_max;
+        int64_t cache_events_max;
+        int64_t checkpoint_records;
+        bool sync_commit;
+};
 /* @velocity-struct */
+/* The scorer (stage 3): rules, models and the cost model of its decisions.
+ * Costs are in minor units of the transaction's currency. */
+struct fraud_settings_scorer {
+        char *group_id;
+        char *rules_file;   /* "" : no rules, every transaction goes to the models */
+        char *model_dir;    /* "" : no model until one is announced on topics.models */
+        char *challenger_dir; /* "" : no challenger until one is announced */
+        int64_t gbdt_threads;
+        double cost_false_positive;
+        double cost_false_negative;
+        bool cost_fn_is_amount;
+        double review_ratio; /* 0: the model's review_threshold */
+        char *degraded_decision; /* allow, review, block */
+        int64_t dedup_window;
+        int64_t reasons_max;
+};
+
 /* @scorer-struct */
+/* Stage 5, trainer, and `fraudctl train`: how the GBDT and the MLP are
+ * fitted and how the holdout is cut (trainer/fit.h, trainer/evaluate.h,
+ * tools/train.h).  Thresholds are set under the scorer's cost model. */
+struct fraud_settings_trainer {
+        int64_t gbdt_rounds;
+        int64_t gbdt_max_depth;
+        double gbdt_eta;
+        int64_t threads; /* XGBoost's nthread */
+        int64_t mlp_hidden_layers;
+        int64_t mlp_hidden; /* units of each hidden layer */
+        int64_t mlp_epochs;
+        int64_t mlp_batch_rows;
+        double mlp_learning_rate;
+        double pos_weight; /* 0: negatives / positives of the training set */
+        int64_t seed;
+        int64_t holdout_days;
+        int64_t precision_k;
+        double band_share;
+};
+
 /* @trainer-struct */
 
 struct fraud_settings {
@@ -77,9 +142,13 @@ struct fraud_settings {
         struct fraud_settings_topics topics;
         struct fraud_settings_broker broker;
         struct fraud_settings_log log;
+        struct fraud_settings_ingest ingest;
         /* @ingest-field */
+        struct fraud_settings_velocity velocity;
         /* @velocity-field */
+        struct fraud_settings_scorer scorer;
         /* @scorer-field */
+        struct fraud_settings_trainer trainer;
         /* @trainer-field */
 };
 

@@ -78,6 +78,75 @@
 #define FRAUD_STORE_LOG_FILE_BYTES_MAX     ((size_t)16 << 20) /* one info LOG file */
 /* @store-bounds */
 
+/* ---- ingest (ingest/) ---- */
+#define FRAUD_INGEST_RECORD_BYTES_MAX   8192 /* bytes of one raw record: JSON object or CSV line */
+#define FRAUD_INGEST_FIELDS_MAX         64   /* members of a JSON object, columns of a CSV row */
+#define FRAUD_INGEST_NAME_BYTES_MAX     64   /* bytes of a JSON key or a CSV column name */
+#define FRAUD_INGEST_ID_BYTES_MAX       64   /* bytes of an id (transaction, customer, merchant, ...) */
+#define FRAUD_INGEST_IP_BYTES_MAX       46   /* INET6_ADDRSTRLEN, NUL included */
+#define FRAUD_INGEST_DETAIL_MAX         192  /* bytes of a rejection's human detail */
+#define FRAUD_INGEST_AMOUNT_MINOR_MAX   INT64_C(999999999999999) /* 10^15 - 1 minor units */
+#define FRAUD_INGEST_DEDUP_WINDOW_SEC_MAX (400 * 86400) /* ingest.dedup_window_sec */
+#define FRAUD_INGEST_PRUNE_BATCH_MAX    4096 /* expired ids deleted in one write batch */
+#define FRAUD_INGEST_LOG_INTERVAL_SEC_MAX 86400 /* ingest.log_interval_sec */
+#define FRAUD_INGEST_MAPPING_BYTES_MAX  (64 << 10) /* bytes of a column mapping file */
+#define FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX (16 << 10) /* original bytes kept in a dead letter */
+#define FRAUD_INGEST_COMMIT_RECORDS_MAX 8192 /* records consumed before one flush and commit */
+
+/* ---- trainer (trainer/, tools/train.c) ---- */
+#define FRAUD_TRAIN_ROWS_MAX            10000000 /* labelled rows in one training run */
+#define FRAUD_TRAIN_LINE_MAX            65536    /* bytes of one training CSV line */
+#define FRAUD_TRAIN_BAD_ROWS_SHOWN      10       /* rejected rows whose reason is printed */
+#define FRAUD_TRAIN_GBDT_ROUNDS_MAX     10000    /* trainer.gbdt_rounds */
+#define FRAUD_TRAIN_GBDT_DEPTH_MAX      16       /* trainer.gbdt_max_depth */
+#define FRAUD_TRAIN_THREADS_MAX         64       /* trainer.threads */
+#define FRAUD_TRAIN_MLP_HIDDEN_LAYERS_MAX 3    /* FRAUD_MLP_LAYERS_MAX - 1 (common/mlp.h) */
+#define FRAUD_TRAIN_MLP_WIDTH_MAX       1024     /* FRAUD_MLP_WIDTH_MAX (common/mlp.h) */
+#define FRAUD_TRAIN_MLP_EPOCHS_MAX      1000     /* trainer.mlp_epochs */
+#define FRAUD_TRAIN_MLP_BATCH_MAX       65536    /* trainer.mlp_batch_rows */
+#define FRAUD_TRAIN_HOLDOUT_DAYS_MAX    365      /* trainer.holdout_days */
+#define FRAUD_TRAIN_PRECISION_K_MAX     100000   /* trainer.precision_k */
+#define FRAUD_TRAIN_PREDICT_CHUNK_ROWS  4096     /* rows converted to float per XGBoost call */
+#define FRAUD_TRAIN_XGB_PARAM_MAX       64       /* bytes of one formatted XGBoost parameter */
+#define FRAUD_TRAIN_XGB_JSON_MAX        256      /* bytes of an XGBoost array or predict config */
+
+/* ---- scorer (scorer/) ---- */
+#define FRAUD_SCORER_RULES_FILE_BYTES_MAX (1 << 20) /* bytes of a rules file */
+#define FRAUD_SCORER_RULES_MAX            1024      /* rules in one rules file */
+#define FRAUD_SCORER_RULE_NAME_MAX        64        /* bytes of a rule name (a reason code) */
+#define FRAUD_SCORER_RULES_VERSION_MAX    64        /* bytes of a rules file's version */
+#define FRAUD_SCORER_LIST_ITEMS_MAX       262144    /* items over all lists of one file */
+#define FRAUD_SCORER_LIST_ITEM_MAX        128       /* bytes of one list item */
+#define FRAUD_SCORER_EXPR_BYTES_MAX       2048      /* bytes of one rule expression */
+#define FRAUD_SCORER_EXPR_OPS_MAX         256       /* compiled operations of one expression */
+#define FRAUD_SCORER_EXPR_DEPTH_MAX       32        /* nesting of one expression */
+#define FRAUD_SCORER_EXPR_STACK_MAX       64        /* evaluation stack of one expression */
+#define FRAUD_SCORER_BATCH_MAX            4096      /* transactions decided together (= a consumed batch) */
+#define FRAUD_SCORER_REASONS_MAX          8         /* reason codes in one Score */
+#define FRAUD_SCORER_TXID_MAX             128       /* bytes of a transaction id, NUL included */
+#define FRAUD_SCORER_DEDUP_MAX            (1 << 20) /* transaction ids remembered */
+#define FRAUD_SCORER_GBDT_THREADS_MAX     64        /* XGBoost threads */
+#define FRAUD_SCORER_ERR_MAX              512       /* bytes of a load error text */
+#define FRAUD_SCORER_GROUP_ID_MAX         512       /* bytes of the models consumer's group id */
+#define FRAUD_SCORER_MODELS_POLLS_MAX     16        /* models-topic polls between two batches */
+
+/* ---- velocity (velocity/, common/featureset.c) ---- */
+#define FRAUD_FEATURESET_SPANS_MAX            8          /* velocity.window_spans_sec items */
+#define FRAUD_FEATURESET_FEATURES_MAX         512        /* features in one schema (= a model's) */
+#define FRAUD_FEATURESET_NAME_MAX             64         /* bytes of a feature name, NUL included */
+#define FRAUD_VELOCITY_SPAN_SEC_MAX           31622400   /* longest window span: 366 days */
+#define FRAUD_VELOCITY_LABEL_SEC_MAX          31622400   /* label delay, label window */
+#define FRAUD_VELOCITY_HISTORY_EVENTS_MAX     16384      /* events of one entity (fits a value) */
+#define FRAUD_VELOCITY_CHARGEBACKS_MAX        4096       /* chargebacks one terminal keeps */
+#define FRAUD_VELOCITY_ID_MAX                 128        /* bytes of an entity or transaction id */
+#define FRAUD_VELOCITY_CACHE_ENTITIES_MAX     50000000   /* entity windows held in memory */
+#define FRAUD_VELOCITY_CACHE_EVENTS_MAX       2000000000 /* events held in memory, all entities */
+#define FRAUD_VELOCITY_COMMIT_ENTITIES_MAX    60000      /* changed entities in one write batch */
+#define FRAUD_VELOCITY_COMMIT_BYTES_MAX       (32u << 20) /* state bytes in one write batch */
+#define FRAUD_VELOCITY_CHECKPOINT_RECORDS_MAX 1000000    /* input records between checkpoints */
+#define FRAUD_VELOCITY_FLUSH_MS               30000      /* wait for a checkpoint's deliveries */
+/* @velocity-bounds */
+
 /* ---- simulator (tools/) ---- */
 #define FRAUD_SIM_DAYS_MAX                3660    /* simulated days */
 #define FRAUD_SIM_CUSTOMERS_MAX           2000000 /* customers of one simulated world */

@@ -1,0 +1,491 @@
+/* velocity.c: see velocity.h.
+ *
+ * Ownership: struct velocity owns the store, the write batch, the entity
+ * cache, the producer, the consumer and its buffers; it borrows the
+ * settings.  Decoded messages live only for the call that handles them.
+ */
+#include "velocity/velocity.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/connect.h"
+#include "common/schema.h"
+#include "lib/kafka.h"
+#include "lib/log.h"
+#include "lib/store.h"
+#include "lib/time.h"
+#include "proto/dead_letter.pb-c.h"
+#include "proto/feature_vector.pb-c.h"
+#include "velocity/entities.h"
+#include "velocity/features.h"
+
+#define VELOCITY_STORE_FORMAT "velocity-window-1"
+#define VELOCITY_LOG_EVERY_US (10 * FRAUD_USEC_PER_SEC)
+
+struct velocity {
+        const struct fraud_settings *s; /* borrowed */
+        struct features_config cfg;
+        struct fraud_store *store;
+        struct fraud_store_batch *batch;
+        struct entities *entities;
+        struct window_scratch scratch;
+        struct fraud_connect conn_producer, conn_consumer;
+        struct fraud_kafka_producer *producer;
+        struct fraud_kafka_consumer *consumer;
+        double values[FRAUD_FEATURESET_FEATURES_MAX];
+        uint8_t *out;    /* one packed output message */
+        size_t out_size; /* kafka.message_bytes_max */
+        struct fraud_kafka_offset ready[FRAUD_KAFKA_PARTITIONS_MAX];
+        uint64_t failed_seen;     /* delivery failures already known */
+        int64_t since_checkpoint; /* input records processed since the last one */
+        struct velocity_counters k;
+        char error[FRAUD_KAFKA_ERRSTR_MAX];
+};
+
+static int velocity_fail(struct velocity *v, int r, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static int velocity_fail(struct velocity *v, int r, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(v->error, sizeof(v->error), fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* ---- setup ---- */
+
+static int velocity_assign(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
+        struct velocity *v = opaque;
+        int r = fraud_store_offset_get(v->store, topic, partition, offset);
+
+        if (r == -ENOENT) {
+                *offset = FRAUD_KAFKA_OFFSET_BEGINNING; /* first start: all of it */
+                return 0;
+        }
+        return r;
+}
+
+static int velocity_config(struct velocity *v, char *err, size_t err_size) {
+        const struct fraud_settings_velocity *c = &v->s->velocity;
+        int64_t spans[FRAUD_FEATURESET_SPANS_MAX];
+        char why[128];
+        size_t n;
+        int r;
+
+        r = fraud_featureset_spans_parse(c->window_spans_sec, spans, FRAUD_FEATURESET_SPANS_MAX, &n,
+                                         why, sizeof(why));
+        if (r < 0) {
+                snprintf(err, err_size, "velocity.window_spans_sec: %s", why);
+                return r;
+        }
+        r = features_config_init(&v->cfg, spans, n, c->label_delay_sec, c->label_window_sec,
+                                 c->allowed_lateness_sec, (uint32_t)c->history_events_max);
+        if (r < 0) {
+                snprintf(err, err_size, "velocity: invalid window configuration");
+                return r;
+        }
+        v->out_size = (size_t)v->s->kafka.message_bytes_max;
+        v->out = malloc(v->out_size);
+        if (!v->out || window_scratch_init(&v->scratch, (uint32_t)c->history_events_max) < 0) {
+                snprintf(err, err_size, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int velocity_open_store(struct velocity *v, char *err, size_t err_size) {
+        struct fraud_store_options o;
+        char format[64] = "";
+        int r;
+
+        fraud_store_options_init(&o);
+        o.sync_commit = v->s->velocity.sync_commit;
+        r = fraud_store_open(&v->store, v->s->velocity.state_dir, &o, err, err_size);
+        if (r < 0)
+                return r;
+        r = fraud_store_meta_get(v->store, "format", format, sizeof(format) - 1);
+        if (r == -ENOENT)
+                r = fraud_store_meta_put(v->store, "format", VELOCITY_STORE_FORMAT,
+                                         strlen(VELOCITY_STORE_FORMAT));
+        else if (r >= 0 && strcmp(format, VELOCITY_STORE_FORMAT) != 0)
+                r = -EPROTO;
+        if (r < 0) {
+                snprintf(err, err_size, "%s: not a velocity state of format %s (%s)",
+                         v->s->velocity.state_dir, VELOCITY_STORE_FORMAT, strerror(-r));
+                return r;
+        }
+        v->batch = fraud_store_batch_new(v->store);
+        r = entities_new(v->store, (size_t)v->s->velocity.cache_entities_max,
+                         (size_t)v->s->velocity.cache_events_max, &v->entities);
+        if (!v->batch || r < 0) {
+                snprintf(err, err_size, "out of memory");
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int velocity_open_kafka(struct velocity *v, char *err, size_t err_size) {
+        const struct fraud_settings *s = v->s;
+        const char *topics[] = {s->topics.normalized, s->topics.chargebacks};
+        struct fraud_kafka_consumer_spec spec = {
+                .topics = topics,
+                .topics_count = 2,
+                .reset = FRAUD_KAFKA_RESET_ERROR,
+                .assign = velocity_assign,
+                .opaque = v,
+        };
+        int r;
+
+        r = fraud_connect_init(&v->conn_producer, s, NULL, false, err, err_size);
+        if (r >= 0)
+                r = fraud_kafka_producer_new(&v->conn_producer.options, &v->producer, err,
+                                             err_size);
+        if (r >= 0)
+                r = fraud_connect_init(&v->conn_consumer, s, s->velocity.group_id, true, err,
+                                       err_size);
+        spec.producer = v->producer;
+        if (r >= 0)
+                r = fraud_kafka_consumer_new(&v->conn_consumer.options, &spec, &v->consumer, err,
+                                             err_size);
+        return r;
+}
+
+int velocity_new(const struct fraud_settings *s, struct velocity **out, char *err,
+                 size_t err_size) {
+        struct velocity *v = calloc(1, sizeof(*v));
+        int r;
+
+        if (!v) {
+                snprintf(err, err_size, "out of memory");
+                return -ENOMEM;
+        }
+        v->s = s;
+        r = velocity_config(v, err, err_size);
+        if (r >= 0) /* first: no state directory is made for a daemon that cannot connect */
+                r = velocity_open_kafka(v, err, err_size);
+        if (r >= 0) /* before the first poll, whose assignment reads the offsets */
+                r = velocity_open_store(v, err, err_size);
+        if (r < 0) {
+                velocity_free(v);
+                return r;
+        }
+        *out = v;
+        return 0;
+}
+
+void velocity_free(struct velocity *v) {
+        if (!v)
+                return;
+        fraud_kafka_consumer_free(v->consumer);
+        fraud_kafka_producer_free(v->producer);
+        entities_free(v->entities);
+        fraud_store_batch_free(v->batch);
+        fraud_store_close(v->store);
+        window_scratch_release(&v->scratch);
+        free(v->out);
+        free(v);
+}
+
+/* ---- output ---- */
+
+static int velocity_send(struct velocity *v, const char *topic, const char *key,
+                         const struct fraud_kafka_message *m, size_t size) {
+        struct fraud_kafka_record rec = {
+                .topic = topic,
+                .partition = -1,
+                .key = key,
+                .key_size = key ? strlen(key) : 0,
+                .value = v->out,
+                .value_size = size,
+        };
+        int r = fraud_kafka_producer_send(v->producer, &rec, m->input);
+
+        if (r < 0)
+                return velocity_fail(v, r, "produce to %s: %s", topic,
+                                     fraud_kafka_producer_error(v->producer));
+        return 0;
+}
+
+/* Sends m to dlq with its reason.  The original key stays the key. */
+static int velocity_reject(struct velocity *v, const struct fraud_kafka_message *m,
+                           const char *tx_id, const char *code, const char *reason) {
+        Fraud__DeadLetter d = FRAUD__DEAD_LETTER__INIT;
+        char key[FRAUD_VELOCITY_ID_MAX + 1] = "";
+        size_t size;
+
+        d.schema_version = DEAD_LETTER_SCHEMA_VERSION;
+        d.transaction_id = (char *)(tx_id ? tx_id : "");
+        d.stage = (char *)"velocity";
+        d.reason_code = (char *)code;
+        d.reason = (char *)reason;
+        d.original.data = (uint8_t *)m->value;
+        d.original.len = m->value ? m->value_size : 0;
+        d.source_topic = (char *)m->topic;
+        d.source_partition = m->partition;
+        d.source_offset = m->offset;
+        d.rejected_time_us = fraud_time_now_us();
+        if (fraud__dead_letter__get_packed_size(&d) > v->out_size)
+                d.original.len = 0; /* cannot exceed the input, which fitted; be safe */
+        size = fraud__dead_letter__pack(&d, v->out);
+        if (m->key && m->key_size < sizeof(key))
+                memcpy(key, m->key, m->key_size);
+        v->k.rejected++;
+        fraud_log_warning("rejected %s[%d]@%lld: %s: %s", m->topic, (int)m->partition,
+                          (long long)m->offset, code, reason);
+        return velocity_send(v, v->s->topics.dlq, key[0] ? key : NULL, m, size);
+}
+
+static int velocity_emit(struct velocity *v, const struct fraud_kafka_message *m,
+                         Fraud__Transaction *t) {
+        Fraud__FeatureVector fv = FRAUD__FEATURE_VECTOR__INIT;
+
+        fv.schema_version = FEATURE_VECTOR_SCHEMA_VERSION;
+        fv.transaction_id = t->transaction_id;
+        fv.transaction = t;
+        fv.feature_schema_hash = v->cfg.fs.hash;
+        fv.n_values = v->cfg.fs.n;
+        fv.values = v->values;
+        fv.velocity_time_us = fraud_time_now_us();
+        if (fraud__feature_vector__get_packed_size(&fv) > v->out_size)
+                return velocity_reject(v, m, t->transaction_id, "too_large",
+                                       "feature vector larger than kafka.message_bytes_max");
+        v->k.transactions++;
+        return velocity_send(v, v->s->topics.features, t->card_hash, m,
+                             fraud__feature_vector__pack(&fv, v->out));
+}
+
+/* ---- input ---- */
+
+static int velocity_windows(struct velocity *v, const struct features_ids *ids,
+                            struct window *w[FRAUD_FEATURESET_ENTITIES]) {
+        for (int k = 0; k < FRAUD_FEATURESET_ENTITIES; k++) {
+                int r;
+                w[k] = NULL;
+                if (!ids->len[k])
+                        continue;
+                r = entities_get(v->entities, k, ids->id[k], ids->len[k], &w[k]);
+                if (r < 0)
+                        return velocity_fail(v, r, "state of %.*s: %s", (int)ids->len[k],
+                                             ids->id[k], strerror(-r));
+        }
+        return 0;
+}
+
+static int velocity_transaction(struct velocity *v, const struct fraud_kafka_message *m) {
+        Fraud__Transaction *t = fraud__transaction__unpack(NULL, m->value_size, m->value);
+        struct window *w[FRAUD_FEATURESET_ENTITIES];
+        struct features_ids ids;
+        struct features_tx tx;
+        const char *why = "";
+        int r;
+
+        if (!t)
+                return velocity_reject(v, m, NULL, "bad_protobuf", "not a Transaction");
+        if (features_tx_from_proto(t, &tx, &ids, &why) < 0) {
+                r = velocity_reject(v, m, t->transaction_id, why, "invalid Transaction");
+                goto free_t;
+        }
+        r = velocity_windows(v, &ids, w);
+        if (r < 0)
+                goto free_t;
+        r = features_compute(&v->cfg, &tx, w, &v->scratch, v->values, &v->k.history_truncated);
+        if (r < 0) {
+                velocity_fail(v, r, "features of %s: out of memory", t->transaction_id);
+        } else if (r == 1) {
+                v->k.duplicates++;
+                r = 0;
+        } else {
+                v->k.currency_unknown += !tx.currency_known;
+                r = velocity_emit(v, m, t);
+        }
+free_t:
+        fraud__transaction__free_unpacked(t, NULL);
+        return r;
+}
+
+static int velocity_chargeback(struct velocity *v, const struct fraud_kafka_message *m) {
+        Fraud__Chargeback *c = fraud__chargeback__unpack(NULL, m->value_size, m->value);
+        struct window_chargeback cb;
+        struct window *w;
+        const char *id = NULL, *why = "";
+        size_t id_len = 0;
+        int r;
+
+        if (!c)
+                return velocity_reject(v, m, NULL, "bad_protobuf", "not a Chargeback");
+        r = features_chargeback_from_proto(c, &cb, &id, &id_len, &why);
+        if (r < 0) {
+                r = velocity_reject(v, m, c->transaction_id, why, "invalid Chargeback");
+        } else if (r == 1) {
+                v->k.chargebacks_ignored++;
+                r = 0;
+        } else if ((r = entities_get(v->entities, FRAUD_FEATURESET_TERMINAL, id, id_len, &w)) < 0) {
+                velocity_fail(v, r, "state of %s: %s", id, strerror(-r));
+        } else {
+                r = window_chargeback_add(w, &cb);
+                if (r == -ENOENT)
+                        v->k.chargebacks_unmatched++;
+                else if (r == 1)
+                        v->k.chargebacks_repeated++;
+                else if (r == 0)
+                        v->k.chargebacks++;
+                r = r == -ENOMEM ? velocity_fail(v, r, "chargeback: out of memory") : 0;
+        }
+        fraud__chargeback__free_unpacked(c, NULL);
+        return r;
+}
+
+static int velocity_message(struct velocity *v, const struct fraud_kafka_message *m) {
+        int r;
+
+        if (strcmp(m->topic, v->s->topics.normalized) == 0)
+                r = velocity_transaction(v, m);
+        else
+                r = velocity_chargeback(v, m);
+        fraud_kafka_input_done(m->input);
+        return r;
+}
+
+/* ---- checkpoint ---- */
+
+static int velocity_checkpoint(struct velocity *v) {
+        struct fraud_kafka_counters kc;
+        int n, r;
+
+        r = fraud_kafka_producer_flush(v->producer, FRAUD_VELOCITY_FLUSH_MS);
+        if (r < 0)
+                return velocity_fail(v, r, "deliveries not confirmed within %d ms",
+                                     FRAUD_VELOCITY_FLUSH_MS);
+        fraud_kafka_consumer_counters(v->consumer, &kc);
+        if (kc.delivery_failed > v->failed_seen) {
+                v->failed_seen = kc.delivery_failed;
+                return velocity_fail(v, -EIO, "delivery failed: %s",
+                                     fraud_kafka_producer_error(v->producer));
+        }
+        n = fraud_kafka_consumer_offsets_ready(v->consumer, v->ready, FRAUD_KAFKA_PARTITIONS_MAX);
+        r = n < 0 ? n : entities_write(v->entities, v->batch);
+        for (int i = 0; r >= 0 && i < n; i++)
+                r = fraud_store_batch_set_offset(v->batch, v->ready[i].topic, v->ready[i].partition,
+                                                 v->ready[i].offset);
+        if (r >= 0 && fraud_store_batch_count(v->batch) > 0)
+                r = fraud_store_batch_commit(v->batch);
+        if (r < 0) {
+                fraud_store_batch_clear(v->batch);
+                return velocity_fail(v, r, "state commit: %s (%s)", strerror(-r),
+                                     fraud_store_error(v->store));
+        }
+        entities_committed(v->entities);
+        v->k.checkpoints++;
+        v->since_checkpoint = 0;
+        r = fraud_kafka_consumer_offsets_store(v->consumer);
+        return r < 0 ? velocity_fail(v, r, "offsets store: %s",
+                                     fraud_kafka_consumer_error(v->consumer))
+                     : 0;
+}
+
+static bool velocity_state_full(const struct velocity *v) {
+        struct entities_stats st;
+
+        entities_stats(v->entities, &st);
+        return st.dirty + FRAUD_FEATURESET_ENTITIES > FRAUD_VELOCITY_COMMIT_ENTITIES_MAX ||
+               st.dirty_bytes > FRAUD_VELOCITY_COMMIT_BYTES_MAX;
+}
+
+int velocity_step(struct velocity *v, int timeout_ms) {
+        const struct fraud_kafka_message *msgs;
+        int n = fraud_kafka_consumer_poll_batch(v->consumer, &msgs, timeout_ms);
+        int r;
+
+        if (n == -ENOBUFS) /* every tracker slot awaits a delivery */
+                return velocity_checkpoint(v);
+        if (n < 0)
+                return velocity_fail(v, n, "consume: %s", fraud_kafka_consumer_error(v->consumer));
+        for (int i = 0; i < n; i++) {
+                if (velocity_state_full(v) && (r = velocity_checkpoint(v)) < 0)
+                        return r;
+                r = velocity_message(v, &msgs[i]);
+                if (r < 0)
+                        return r;
+                v->since_checkpoint++;
+        }
+        fraud_kafka_producer_poll(v->producer, 0);
+        if ((v->since_checkpoint >= v->s->velocity.checkpoint_records ||
+             (n == 0 && v->since_checkpoint > 0)) &&
+            (r = velocity_checkpoint(v)) < 0)
+                return r;
+        return n;
+}
+
+/* ---- run, close ---- */
+
+static void velocity_log_progress(const struct velocity *v, const struct fraud_kafka_counters *kc) {
+        struct entities_stats st;
+
+        entities_stats(v->entities, &st);
+        fraud_log_info("transactions=%llu duplicates=%llu chargebacks=%llu rejected=%llu "
+                       "truncated=%llu entities=%llu events=%llu offset_resets=%llu",
+                       (unsigned long long)v->k.transactions, (unsigned long long)v->k.duplicates,
+                       (unsigned long long)v->k.chargebacks, (unsigned long long)v->k.rejected,
+                       (unsigned long long)v->k.history_truncated, (unsigned long long)st.cached,
+                       (unsigned long long)st.events, (unsigned long long)kc->offset_resets);
+}
+
+int velocity_run(struct velocity *v, const volatile sig_atomic_t *stop) {
+        int64_t next_log = fraud_time_mono_ns() / 1000 + VELOCITY_LOG_EVERY_US;
+        uint64_t resets = 0;
+
+        while (!*stop) {
+                struct fraud_kafka_counters kc;
+                int r = velocity_step(v, 100);
+
+                if (r < 0)
+                        return r;
+                fraud_kafka_consumer_counters(v->consumer, &kc);
+                if (kc.offset_resets > resets) {
+                        resets = kc.offset_resets;
+                        fraud_log_err("offset reset on an input partition (data lost?): %s",
+                                      fraud_kafka_consumer_error(v->consumer));
+                }
+                if (fraud_time_mono_ns() / 1000 >= next_log) {
+                        velocity_log_progress(v, &kc);
+                        next_log += VELOCITY_LOG_EVERY_US;
+                }
+        }
+        return 0;
+}
+
+int velocity_close(struct velocity *v) {
+        int r = 0, q;
+
+        if (!v)
+                return 0;
+        r = velocity_checkpoint(v);
+        q = fraud_kafka_consumer_close(v->consumer);
+        if (r >= 0 && q < 0)
+                r = velocity_fail(v, q, "close: %s", fraud_kafka_consumer_error(v->consumer));
+        q = fraud_store_flush(v->store);
+        if (r >= 0 && q < 0)
+                r = velocity_fail(v, q, "store flush: %s", fraud_store_error(v->store));
+        if (r < 0)
+                fraud_log_err("%s", v->error);
+        velocity_free(v);
+        return r;
+}
+
+void velocity_counters(const struct velocity *v, struct velocity_counters *out) {
+        *out = v->k;
+}
+
+const char *velocity_error(const struct velocity *v) {
+        return v->error;
+}
+
+uint64_t velocity_schema_hash(const struct velocity *v) {
+        return v->cfg.fs.hash;
+}

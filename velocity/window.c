@@ -1,0 +1,449 @@
+/* window.c: see window.h.
+ *
+ * Queries walk the history backwards from the newest event at or before t
+ * once, snapshotting the running count, sum, max and distinct counts each
+ * time the walk crosses a span's left edge, so all spans cost one pass over
+ * the longest.  Distinct values go into open-addressed sets whose slots are
+ * stamped with a generation, so a query never clears them.
+ *
+ * Store format (little-endian): u8 version, u8 kind, u16 0, u32 events,
+ * u32 chargebacks, i64 newest_us; per event i64 t_us, i64 amount and the
+ * kind's attributes as u64; per chargeback i64 tx_time_us, i64 arrival_us,
+ * u64 tx.
+ */
+#include "velocity/window.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WINDOW_FORMAT      1
+#define WINDOW_HEADER_SIZE 20
+
+struct window_slot {
+        uint64_t key;
+        uint32_t gen;
+};
+
+/* The largest window (a card's: 5 attributes, no chargebacks) and a
+ * terminal's with every chargeback fit one store value. */
+_Static_assert(WINDOW_HEADER_SIZE + (size_t)FRAUD_VELOCITY_HISTORY_EVENTS_MAX * (16 + 8 * 5) <=
+                       FRAUD_STORE_VALUE_MAX,
+               "a card window must fit a store value");
+_Static_assert(WINDOW_HEADER_SIZE + (size_t)FRAUD_VELOCITY_HISTORY_EVENTS_MAX * (16 + 8) +
+                               (size_t)FRAUD_VELOCITY_CHARGEBACKS_MAX * 24 <=
+                       FRAUD_STORE_VALUE_MAX,
+               "a terminal window must fit a store value");
+
+static const uint8_t window_kind_attrs[FRAUD_FEATURESET_ENTITIES] = {
+        [FRAUD_FEATURESET_CARD] = 5,
+        [FRAUD_FEATURESET_TERMINAL] = 1,
+        [FRAUD_FEATURESET_DEVICE] = 2,
+        [FRAUD_FEATURESET_IP] = 2,
+};
+
+void window_init(struct window *w, enum fraud_featureset_entity kind) {
+        memset(w, 0, sizeof(*w));
+        w->kind = kind;
+        w->newest_us = INT64_MIN;
+}
+
+void window_release(struct window *w) {
+        free(w->pt);
+        free(w->attr);
+        free(w->cb);
+        window_init(w, w->kind);
+}
+
+static inline uint32_t window_slot(const struct window *w, uint32_t i) {
+        return (w->head + i) & (w->cap - 1);
+}
+
+static inline const struct window_point *window_at(const struct window *w, uint32_t i) {
+        return &w->pt[window_slot(w, i)];
+}
+
+static inline uint64_t *window_attrs(const struct window *w, uint32_t slot) {
+        return &w->attr[(size_t)slot * window_kind_attrs[w->kind]];
+}
+
+/* Copies slot from (of src) into slot to (of w); src may be w. */
+static void window_copy(struct window *w, uint32_t to, const struct window *src, uint32_t from) {
+        w->pt[to] = src->pt[from];
+        memcpy(window_attrs(w, to), window_attrs(src, from),
+               window_kind_attrs[w->kind] * sizeof(uint64_t));
+}
+
+static int window_alloc(struct window *w, uint32_t cap) {
+        w->pt = malloc((size_t)cap * sizeof(*w->pt));
+        w->attr = malloc((size_t)cap * window_kind_attrs[w->kind] * sizeof(uint64_t) + 1);
+        w->cap = cap;
+        w->head = 0;
+        return w->pt && w->attr ? 0 : -ENOMEM;
+}
+
+/* Number of events with t_us <= t. */
+static uint32_t window_upper_bound(const struct window *w, int64_t t) {
+        uint32_t lo = 0, hi = w->n;
+
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+                if (window_at(w, mid)->t_us <= t)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+static int window_grow(struct window *w, uint32_t events_max) {
+        uint32_t cap = w->cap ? w->cap * 2 : 8;
+        struct window old = *w;
+
+        while (cap / 2 >= events_max && cap > 8)
+                cap /= 2; /* never beyond the power of two that holds events_max */
+        if (cap <= w->cap)
+                return 0;
+        if (window_alloc(w, cap) < 0) {
+                free(w->pt);
+                free(w->attr);
+                *w = old;
+                return -ENOMEM;
+        }
+        for (uint32_t i = 0; i < w->n; i++)
+                window_copy(w, i, &old, window_slot(&old, i));
+        free(old.pt);
+        free(old.attr);
+        return 0;
+}
+
+static void window_drop_oldest(struct window *w) {
+        w->head = (w->head + 1) & (w->cap - 1);
+        w->n--;
+}
+
+static void window_expire(struct window *w, const struct window_limits *lim) {
+        int64_t edge = w->newest_us - lim->retention_us;
+
+        while (w->n > 0 && window_at(w, 0)->t_us <= edge)
+                window_drop_oldest(w);
+        for (uint32_t i = 0; i < w->n_cb;) {
+                if (w->cb[i].tx_time_us <= edge)
+                        w->cb[i] = w->cb[--w->n_cb];
+                else
+                        i++;
+        }
+}
+
+int window_add(struct window *w, const struct window_limits *lim, const struct window_event *e) {
+        int truncated = 0;
+        uint32_t pos;
+
+        assert(lim->events_max >= 1 && lim->retention_us > 0);
+        if (w->n == w->cap && w->cap < lim->events_max && window_grow(w, lim->events_max) < 0)
+                return -ENOMEM;
+        while (w->n >= lim->events_max || w->n == w->cap) {
+                window_drop_oldest(w);
+                truncated++;
+        }
+        pos = window_upper_bound(w, e->t_us);
+        for (uint32_t i = w->n; i > pos; i--)
+                window_copy(w, window_slot(w, i), w, window_slot(w, i - 1));
+        w->pt[window_slot(w, pos)] = (struct window_point){e->t_us, e->amount};
+        memcpy(window_attrs(w, window_slot(w, pos)), e->attr,
+               window_kind_attrs[w->kind] * sizeof(uint64_t));
+        w->n++;
+        if (e->t_us > w->newest_us)
+                w->newest_us = e->t_us;
+        window_expire(w, lim);
+        return truncated;
+}
+
+bool window_contains(const struct window *w, int64_t t_us, uint64_t tx) {
+        for (uint32_t i = window_upper_bound(w, t_us); i-- > 0;) {
+                if (window_at(w, i)->t_us != t_us)
+                        break;
+                if (window_attrs(w, window_slot(w, i))[WINDOW_ATTR_TX] == tx)
+                        return true;
+        }
+        return false;
+}
+
+int window_chargeback_add(struct window *w, const struct window_chargeback *c) {
+        size_t oldest = 0;
+
+        if (!window_contains(w, c->tx_time_us, c->tx))
+                return -ENOENT;
+        for (uint32_t i = 0; i < w->n_cb; i++) {
+                if (w->cb[i].tx == c->tx && w->cb[i].tx_time_us == c->tx_time_us) {
+                        if (c->arrival_us < w->cb[i].arrival_us)
+                                w->cb[i].arrival_us = c->arrival_us;
+                        return 1;
+                }
+                if (w->cb[i].tx_time_us < w->cb[oldest].tx_time_us)
+                        oldest = i;
+        }
+        if (w->n_cb == FRAUD_VELOCITY_CHARGEBACKS_MAX) {
+                w->cb[oldest] = *c;
+                return 0;
+        }
+        if (w->n_cb == w->cap_cb) {
+                uint32_t cap = w->cap_cb ? w->cap_cb * 2 : 4;
+                struct window_chargeback *cb = realloc(w->cb, (size_t)cap * sizeof(*cb));
+                if (!cb)
+                        return -ENOMEM;
+                w->cb = cb;
+                w->cap_cb = cap;
+        }
+        w->cb[w->n_cb++] = *c;
+        return 0;
+}
+
+/* ---- queries ---- */
+
+int window_scratch_init(struct window_scratch *s, uint32_t events_max) {
+        memset(s, 0, sizeof(*s));
+        s->bits = 4;
+        while ((UINT32_C(1) << s->bits) < 2 * events_max)
+                s->bits++;
+        for (int d = 0; d < 2; d++) {
+                s->slots[d] = calloc((size_t)1 << s->bits, sizeof(struct window_slot));
+                if (!s->slots[d]) {
+                        window_scratch_release(s);
+                        return -ENOMEM;
+                }
+        }
+        return 0;
+}
+
+void window_scratch_release(struct window_scratch *s) {
+        free(s->slots[0]);
+        free(s->slots[1]);
+        memset(s, 0, sizeof(*s));
+}
+
+static void window_scratch_next(struct window_scratch *s) {
+        if (++s->gen == 0) {
+                for (int d = 0; d < 2; d++)
+                        memset(s->slots[d], 0, ((size_t)1 << s->bits) * sizeof(struct window_slot));
+                s->gen = 1;
+        }
+}
+
+/* Adds key to set d; true when it was not there. */
+static bool window_scratch_insert(struct window_scratch *s, int d, uint64_t key) {
+        uint32_t mask = (UINT32_C(1) << s->bits) - 1;
+        uint32_t i = (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - s->bits));
+
+        for (;; i = (i + 1) & mask) {
+                struct window_slot *slot = &s->slots[d][i];
+                if (slot->gen != s->gen) {
+                        slot->gen = s->gen;
+                        slot->key = key;
+                        return true;
+                }
+                if (slot->key == key)
+                        return false;
+        }
+}
+
+/* The attribute part of an event: distinct values and probes. */
+static void window_accumulate(const uint64_t *attr, const struct window_query *q,
+                              struct window_scratch *s, struct window_stats *acc,
+                              struct window_result *out) {
+        for (int d = 0; d < 2; d++)
+                if (q->distinct_attr[d] >= 0 &&
+                    window_scratch_insert(s, d, attr[q->distinct_attr[d]]))
+                        acc->distinct[d]++;
+        for (int p = 0; p < WINDOW_PROBES; p++)
+                if (q->probe_attr[p] >= 0 && attr[q->probe_attr[p]] == q->probe[p])
+                        out->probe_hits[p]++;
+}
+
+/* Without attributes (a terminal), each span is an index range found by
+ * binary search, walked by a tight loop over points for the sum and max:
+ * the busiest entities pay a few cycles per event. */
+static void window_query_points(const struct window *w, const struct window_query *q, uint32_t end,
+                                struct window_result *out) {
+        struct window_stats acc = {0};
+        uint32_t hi = end, lo = end;
+
+        for (size_t j = 0; j < q->n_spans; j++) {
+                lo = window_upper_bound(w, q->t_us - q->spans_us[j]);
+                assert(lo <= hi); /* spans ascend */
+                for (uint32_t i = lo; i < hi; i++) {
+                        int64_t amount = window_at(w, i)->amount;
+                        if (acc.count == 0 || amount > acc.max)
+                                acc.max = amount;
+                        acc.count++;
+                        acc.sum += amount;
+                }
+                out->span[j] = acc;
+                hi = lo;
+        }
+        if (end >= 2 && end - 2 >= lo)
+                out->prev_us = window_at(w, end - 2)->t_us;
+}
+
+void window_query(const struct window *w, const struct window_query *q, struct window_scratch *s,
+                  struct window_result *out) {
+        struct window_stats acc = {0};
+        uint32_t end = window_upper_bound(w, q->t_us);
+        bool attrs = q->distinct_attr[0] >= 0 || q->distinct_attr[1] >= 0;
+        size_t j = 0;
+
+        for (int p = 0; p < WINDOW_PROBES; p++)
+                attrs |= q->probe_attr[p] >= 0;
+        assert(q->n_spans >= 1 && q->n_spans <= FRAUD_FEATURESET_SPANS_MAX);
+        memset(out, 0, sizeof(*out));
+        out->prev_us = INT64_MIN;
+        if (!attrs) {
+                window_query_points(w, q, end, out);
+                return;
+        }
+        window_scratch_next(s);
+        for (uint32_t i = end; i-- > 0;) {
+                const struct window_point *e = window_at(w, i);
+                while (j < q->n_spans && e->t_us <= q->t_us - q->spans_us[j])
+                        out->span[j++] = acc;
+                if (j == q->n_spans)
+                        break;
+                if (i == end - 2)
+                        out->prev_us = e->t_us;
+                if (acc.count == 0 || e->amount > acc.max)
+                        acc.max = e->amount;
+                acc.count++;
+                acc.sum += e->amount;
+                window_accumulate(window_attrs(w, window_slot(w, i)), q, s, &acc, out);
+        }
+        while (j < q->n_spans)
+                out->span[j++] = acc;
+}
+
+void window_label(const struct window *w, int64_t t_us, int64_t delay_us, int64_t length_us,
+                  struct window_label *out) {
+        int64_t hi = t_us - delay_us, lo = hi - length_us;
+
+        out->tx_count = (int64_t)window_upper_bound(w, hi) - (int64_t)window_upper_bound(w, lo);
+        out->fraud_count = 0;
+        for (uint32_t i = 0; i < w->n_cb; i++) {
+                const struct window_chargeback *c = &w->cb[i];
+                if (c->tx_time_us > lo && c->tx_time_us <= hi && c->arrival_us <= t_us)
+                        out->fraud_count++;
+        }
+}
+
+/* ---- serialization ---- */
+
+static uint8_t *window_put64(uint8_t *p, uint64_t v) {
+        for (int i = 0; i < 8; i++)
+                *p++ = (uint8_t)(v >> (8 * i));
+        return p;
+}
+
+static const uint8_t *window_get64(const uint8_t *p, uint64_t *v) {
+        *v = 0;
+        for (int i = 0; i < 8; i++)
+                *v |= (uint64_t)p[i] << (8 * i);
+        return p + 8;
+}
+
+static uint8_t *window_put32(uint8_t *p, uint32_t v) {
+        for (int i = 0; i < 4; i++)
+                *p++ = (uint8_t)(v >> (8 * i));
+        return p;
+}
+
+static uint32_t window_get32(const uint8_t *p) {
+        return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static size_t window_event_size(enum fraud_featureset_entity kind) {
+        return 16 + 8 * (size_t)window_kind_attrs[kind];
+}
+
+size_t window_encoded_size(const struct window *w) {
+        return WINDOW_HEADER_SIZE + (size_t)w->n * window_event_size(w->kind) +
+               (size_t)w->n_cb * sizeof(struct window_chargeback);
+}
+
+size_t window_encode(const struct window *w, uint8_t *buf, size_t cap) {
+        size_t size = window_encoded_size(w);
+        uint8_t *p = buf;
+
+        if (cap < size)
+                return 0;
+        *p++ = WINDOW_FORMAT;
+        *p++ = (uint8_t)w->kind;
+        *p++ = 0;
+        *p++ = 0;
+        p = window_put32(p, w->n);
+        p = window_put32(p, w->n_cb);
+        p = window_put64(p, (uint64_t)w->newest_us);
+        for (uint32_t i = 0; i < w->n; i++) {
+                const struct window_point *e = window_at(w, i);
+                const uint64_t *attr = window_attrs(w, window_slot(w, i));
+                p = window_put64(p, (uint64_t)e->t_us);
+                p = window_put64(p, (uint64_t)e->amount);
+                for (int a = 0; a < window_kind_attrs[w->kind]; a++)
+                        p = window_put64(p, attr[a]);
+        }
+        for (uint32_t i = 0; i < w->n_cb; i++) {
+                p = window_put64(p, (uint64_t)w->cb[i].tx_time_us);
+                p = window_put64(p, (uint64_t)w->cb[i].arrival_us);
+                p = window_put64(p, w->cb[i].tx);
+        }
+        assert((size_t)(p - buf) == size);
+        return size;
+}
+
+static int window_decode_arrays(struct window *w, uint32_t n, uint32_t n_cb) {
+        uint32_t cap = 8;
+
+        while (cap < n)
+                cap *= 2;
+        w->cb = n_cb ? malloc((size_t)n_cb * sizeof(*w->cb)) : NULL;
+        if (window_alloc(w, cap) < 0 || (n_cb && !w->cb))
+                return -ENOMEM;
+        w->cap_cb = n_cb;
+        return 0;
+}
+
+int window_decode(struct window *w, const uint8_t *buf, size_t len, uint32_t events_max) {
+        enum fraud_featureset_entity kind = w->kind;
+        const uint8_t *p = buf + WINDOW_HEADER_SIZE;
+        uint32_t n, n_cb;
+        uint64_t v;
+
+        if (len < WINDOW_HEADER_SIZE || buf[0] != WINDOW_FORMAT || buf[1] != (uint8_t)kind)
+                return -EBADMSG;
+        n = window_get32(buf + 4);
+        n_cb = window_get32(buf + 8);
+        if (n > events_max || n_cb > FRAUD_VELOCITY_CHARGEBACKS_MAX)
+                return -E2BIG;
+        window_release(w);
+        if (len != WINDOW_HEADER_SIZE + (size_t)n * window_event_size(kind) +
+                           (size_t)n_cb * sizeof(struct window_chargeback))
+                return -EBADMSG;
+        if (window_decode_arrays(w, n, n_cb) < 0) {
+                window_release(w);
+                return -ENOMEM;
+        }
+        window_get64(buf + 12, &v);
+        w->newest_us = (int64_t)v;
+        for (w->n = 0; w->n < n; w->n++) {
+                struct window_point *e = &w->pt[w->n];
+                p = window_get64(p, &v), e->t_us = (int64_t)v;
+                p = window_get64(p, &v), e->amount = (int64_t)v;
+                for (int a = 0; a < window_kind_attrs[kind]; a++)
+                        p = window_get64(p, &window_attrs(w, w->n)[a]);
+        }
+        for (w->n_cb = 0; w->n_cb < n_cb; w->n_cb++) {
+                struct window_chargeback *c = &w->cb[w->n_cb];
+                p = window_get64(p, &v), c->tx_time_us = (int64_t)v;
+                p = window_get64(p, &v), c->arrival_us = (int64_t)v;
+                p = window_get64(p, &c->tx);
+        }
+        return 0;
+}
