@@ -15,6 +15,7 @@
 #include <sysexits.h>
 
 #include "tools/generate.h"
+#include "tools/watch.h"
 #include "tools/train.h"
 
 struct command {
@@ -26,6 +27,7 @@ struct command {
 static const struct command commands[] = {
         {"generate", "simulate payments, fraud and chargebacks into files or Kafka", generate_main},
         {"train", "train GBDT and neural model from labelled rows into a model dir", train_main},
+        {"watch", "print a live summary of the decisions on the scores topic", watch_main},
 };
 
 static void usage(FILE *out) {
