@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "tools/evaluate_cmd.h"
+#include "tools/featurize.h"
 #include "tools/generate.h"
-#include "tools/watch.h"
 #include "tools/train.h"
+#include "tools/watch.h"
 
 struct command {
         const char *name;
@@ -27,6 +29,10 @@ struct command {
 static const struct command commands[] = {
         {"generate", "simulate payments, fraud and chargebacks into files or Kafka", generate_main},
         {"train", "train GBDT and neural model from labelled rows into a model dir", train_main},
+        {"features", "features and chargeback labels of payment files, as training rows",
+         featurize_main},
+        {"evaluate", "decide payment files with a model and rules; AP, recall by scenario",
+         evaluate_cmd_main},
         {"watch", "print a live summary of the decisions on the scores topic", watch_main},
 };
 

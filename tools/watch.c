@@ -120,8 +120,8 @@ static void tally_print(const struct tally *t, const char *label, double per_sec
                pct(t->decision[FRAUD__DECISION__DECISION_BLOCK], t->scores),
                pct(t->stage[FRAUD__STAGE__STAGE_RULES], t->scores),
                pct(t->stage[FRAUD__STAGE__STAGE_GBDT], t->scores),
-               pct(t->stage[FRAUD__STAGE__STAGE_NEURAL], t->scores),
-               pct(t->degraded, t->scores), 1e3 * fraud_histogram_quantile(&t->latency, 0.5),
+               pct(t->stage[FRAUD__STAGE__STAGE_NEURAL], t->scores), pct(t->degraded, t->scores),
+               1e3 * fraud_histogram_quantile(&t->latency, 0.5),
                1e3 * fraud_histogram_quantile(&t->latency, 0.99));
         fflush(stdout);
 }
@@ -206,13 +206,13 @@ static void watch_summary(const struct watch *w, double elapsed_sec) {
                        w->unremembered);
 }
 
-#define WATCH_OPTIONS_HELP                                                                  \
-        "      --seconds N           stop after N seconds (default: until SIGINT/SIGTERM)\n" \
-        "      --expect N            stop once N distinct transactions were scored\n"        \
-        "      --from-beginning      read the topic from its start, not its end\n"           \
-        "      --topic T             the topic to read (default topics.scores)\n"            \
-        "      --max-transactions N  ids remembered to count duplicates (default 4194304)\n" \
-        "\n"                                                                                  \
+#define WATCH_OPTIONS_HELP                                                                         \
+        "      --seconds N           stop after N seconds (default: until SIGINT/SIGTERM)\n"       \
+        "      --expect N            stop once N distinct transactions were scored\n"              \
+        "      --from-beginning      read the topic from its start, not its end\n"                 \
+        "      --topic T             the topic to read (default topics.scores)\n"                  \
+        "      --max-transactions N  ids remembered to count duplicates (default 4194304)\n"       \
+        "\n"                                                                                       \
         "Exit status: 0, 64 bad usage, 69 Kafka unavailable, 78 bad configuration.\n"
 
 static int watch_number(const char *name, const char *s, long long max, long long *out) {

@@ -59,8 +59,13 @@ START_TEST(test_watch_counts_each_transaction_once_and_duplicates_apart) {
         struct fraud_kafka_producer *p;
         struct fraud_kafka_options o;
         char out[8192];
-        char *argv[] = {(char *)"fraudctl watch", (char *)"--from-beginning",
-                        (char *)"--expect", (char *)"3", (char *)"--seconds", (char *)"60", NULL};
+        char *argv[] = {(char *)"fraudctl watch",
+                        (char *)"--from-beginning",
+                        (char *)"--expect",
+                        (char *)"3",
+                        (char *)"--seconds",
+                        (char *)"60",
+                        NULL};
 
         ck_assert_int_eq(fraud_mock_new(1, &m), 0);
         ck_assert_int_eq(fraud_mock_topic_create(m, "scores", 1), 0);
