@@ -306,44 +306,17 @@ static const char options_help[] =
         "memory; 78 bad configuration or model.\n";
 
 static int args_parse(struct evaluate_args *a, int argc, char **argv, char *err, size_t n) {
-        static const struct option longopts[] = {
-                {"model", required_argument, NULL, 'M'},
-                {"transactions", required_argument, NULL, 't'},
-                {"chargebacks", required_argument, NULL, 'b'},
-                {"rules", required_argument, NULL, 'r'},
-                {"from", required_argument, NULL, 'f'},
-                {"mapping", required_argument, NULL, 'm'},
-                {"card-hash-key", required_argument, NULL, 'k'},
-                {NULL, 0, NULL, 0},
+        const struct offline_option opts[] = {
+                {"model", &a->model, true},
+                {"transactions", &a->transactions, true},
+                {"chargebacks", &a->chargebacks, true},
+                {"rules", &a->rules, false},
+                {"from", &a->from, false},
+                {"mapping", &a->mapping, false},
+                {"card-hash-key", &a->key, false},
         };
-        int c;
 
-        memset(a, 0, sizeof(*a));
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
-                const char **slot = c == 'M'   ? &a->model
-                                    : c == 't' ? &a->transactions
-                                    : c == 'b' ? &a->chargebacks
-                                    : c == 'r' ? &a->rules
-                                    : c == 'f' ? &a->from
-                                    : c == 'm' ? &a->mapping
-                                    : c == 'k' ? &a->key
-                                               : NULL;
-                if (!slot) {
-                        snprintf(err, n, "bad option");
-                        return -EINVAL;
-                }
-                *slot = optarg;
-        }
-        if (optind < argc) {
-                snprintf(err, n, "unexpected '%s'", argv[optind]);
-                return -EINVAL;
-        }
-        if (!a->model || !a->transactions || !a->chargebacks) {
-                snprintf(err, n, "--model, --transactions and --chargebacks are required");
-                return -EINVAL;
-        }
-        return 0;
+        return offline_options_parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv, err, n);
 }
 
 static int eval_run(struct eval *e, const struct evaluate_args *a, const struct fraud_settings *s,

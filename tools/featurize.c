@@ -103,44 +103,17 @@ static const char options_help[] =
         "memory; 73 output not writable; 78 bad configuration.\n";
 
 static int args_parse(struct featurize_args *a, int argc, char **argv, char *err, size_t n) {
-        static const struct option longopts[] = {
-                {"transactions", required_argument, NULL, 't'},
-                {"chargebacks", required_argument, NULL, 'b'},
-                {"out", required_argument, NULL, 'o'},
-                {"mapping", required_argument, NULL, 'm'},
-                {"card-hash-key", required_argument, NULL, 'k'},
-                {"until", required_argument, NULL, 'u'},
-                {"label-cutoff", required_argument, NULL, 'l'},
-                {NULL, 0, NULL, 0},
+        const struct offline_option opts[] = {
+                {"transactions", &a->transactions, true},
+                {"chargebacks", &a->chargebacks, true},
+                {"out", &a->out, true},
+                {"mapping", &a->mapping, false},
+                {"card-hash-key", &a->key, false},
+                {"until", &a->until, false},
+                {"label-cutoff", &a->cutoff, false},
         };
-        int c;
 
-        memset(a, 0, sizeof(*a));
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
-                const char **slot = c == 't'   ? &a->transactions
-                                    : c == 'b' ? &a->chargebacks
-                                    : c == 'o' ? &a->out
-                                    : c == 'm' ? &a->mapping
-                                    : c == 'k' ? &a->key
-                                    : c == 'u' ? &a->until
-                                    : c == 'l' ? &a->cutoff
-                                               : NULL;
-                if (!slot) {
-                        snprintf(err, n, "bad option");
-                        return -EINVAL;
-                }
-                *slot = optarg;
-        }
-        if (optind < argc) {
-                snprintf(err, n, "unexpected '%s'", argv[optind]);
-                return -EINVAL;
-        }
-        if (!a->transactions || !a->chargebacks || !a->out) {
-                snprintf(err, n, "--transactions, --chargebacks and --out are required");
-                return -EINVAL;
-        }
-        return 0;
+        return offline_options_parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv, err, n);
 }
 
 /* The options of the driver from the arguments and settings; *status set

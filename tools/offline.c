@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -654,4 +655,43 @@ void offline_counts_print(const struct offline_counts *c, FILE *out) {
                 (unsigned long long)c->cb_unmatched);
         fprintf(out, "entities: %llu windows; %llu events dropped for history_events_max\n",
                 (unsigned long long)c->entities, (unsigned long long)c->history_truncated);
+}
+
+/* Unknown and incomplete options both come back as '?': say which. */
+static int offline_option_unknown(int argc, char **argv, char *err, size_t err_size) {
+        const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+
+        snprintf(err, err_size, "unknown or incomplete option '%s'", arg);
+        return -EINVAL;
+}
+
+int offline_options_parse(const struct offline_option *opts, size_t n, int argc, char **argv,
+                          char *err, size_t err_size) {
+        struct option longopts[OFFLINE_OPTIONS_MAX + 1];
+        int c;
+
+        if (n > OFFLINE_OPTIONS_MAX)
+                return -E2BIG;
+        memset(longopts, 0, sizeof(longopts));
+        for (size_t i = 0; i < n; i++) {
+                longopts[i] = (struct option){opts[i].name, required_argument, NULL, (int)i + 1};
+                *opts[i].slot = NULL;
+        }
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+                if (c < 1 || (size_t)c > n)
+                        return offline_option_unknown(argc, argv, err, err_size);
+                *opts[c - 1].slot = optarg;
+        }
+        if (optind < argc) {
+                snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (opts[i].required && !*opts[i].slot) {
+                        snprintf(err, err_size, "--%s is required", opts[i].name);
+                        return -EINVAL;
+                }
+        return 0;
 }

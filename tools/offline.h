@@ -62,6 +62,7 @@
 #define OFFLINE_CHECK_EVERY_ROWS 4096      /* transactions between two looks at the cache size */
 #define OFFLINE_TIME_ALL         INT64_MAX /* until_us / label_cutoff_us: no limit */
 #define OFFLINE_ERR_MAX          1024      /* bytes of an error message */
+#define OFFLINE_OPTIONS_MAX      16        /* --NAME VALUE options of one command */
 
 struct offline_options {
         const char *transactions;              /* path */
@@ -113,6 +114,20 @@ int offline_mapping_get(const char *path, const struct fraud_settings *s, struct
 
 /* "YYYY-MM-DD" (exactly) -> its UTC midnight.  0 or -EINVAL. */
 int offline_day_parse(const char *s, int64_t *out_us);
+
+/* A command's --NAME VALUE options, each stored (borrowed from argv) in its
+ * slot; required ones must be given. */
+struct offline_option {
+        const char *name;
+        const char **slot;
+        bool required;
+};
+
+/* Parses argv (after the shared options of common/cli.h) into the slots of
+ * opts[0..n).  -EINVAL with the reason in err: an unknown or incomplete
+ * option, an unexpected argument, a missing required option. */
+int offline_options_parse(const struct offline_option *opts, size_t n, int argc, char **argv,
+                          char *err, size_t err_size);
 
 /* Runs the files through the cores, calling on_row for every transaction
  * that yields a vector (duplicates and rejects do not), in file order.
