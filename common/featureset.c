@@ -2,6 +2,7 @@
  * index functions compute, so a position and its name cannot disagree; the
  * tests check both against known names. */
 #include "common/featureset.h"
+#include "lib/hash.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -41,15 +42,11 @@ static const char *const featureset_scalars[FRAUD_FEATURESET_SCALARS] = {
 };
 
 uint64_t fraud_featureset_hash(const char *const *names, size_t n) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h = FRAUD_HASH_FNV1A_INIT;
 
         for (size_t i = 0; i < n; i++) {
-                for (const unsigned char *p = (const unsigned char *)names[i]; *p; p++) {
-                        h ^= *p;
-                        h *= UINT64_C(0x100000001b3);
-                }
-                h ^= '\n';
-                h *= UINT64_C(0x100000001b3);
+                h = fraud_hash_fnv1a(h, names[i], strlen(names[i]));
+                h = fraud_hash_fnv1a(h, "\n", 1);
         }
         return h;
 }

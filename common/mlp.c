@@ -23,6 +23,7 @@
 #include "common/mlp.h"
 
 #include "lib/atomicfile.h"
+#include "lib/hash.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -37,8 +38,6 @@
 
 #define MLP_MAGIC       "FRMLP001"
 #define MLP_MAGIC_BYTES 8
-#define FNV_OFFSET      UINT64_C(0xcbf29ce484222325)
-#define FNV_PRIME       UINT64_C(0x100000001b3)
 
 static size_t layer_params(uint32_t in, uint32_t out) {
         return (size_t)in * out + out;
@@ -166,14 +165,6 @@ static size_t file_size(uint32_t n_layers, const uint32_t *sizes, size_t n_param
                8 * n_params + 8;
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n) {
-        uint64_t h = FNV_OFFSET;
-
-        for (size_t i = 0; i < n; i++)
-                h = (h ^ p[i]) * FNV_PRIME;
-        return h;
-}
-
 static unsigned char *put_u32(unsigned char *p, uint32_t v) {
         for (int i = 0; i < 4; i++)
                 *p++ = (unsigned char)(v >> (8 * i));
@@ -235,7 +226,7 @@ int fraud_mlp_save(const struct fraud_mlp *m, const char *path) {
         p = put_f64s(p, m->mean, m->sizes[0]);
         p = put_f64s(p, m->std, m->sizes[0]);
         p = put_f64s(p, m->params, m->n_params);
-        p = put_u64(p, fnv1a(buf, (size_t)(p - buf)));
+        p = put_u64(p, fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, buf, (size_t)(p - buf)));
         assert((size_t)(p - buf) == n);
         r = fraud_atomicfile_write(path, buf, n);
         free(buf);
@@ -302,7 +293,7 @@ static int header_parse(const unsigned char *buf, size_t len, uint32_t *n_layers
         for (uint32_t l = 0; l < *n_layers; l++)
                 *n_params += layer_params(sizes[l], sizes[l + 1]);
         if (len != file_size(*n_layers, sizes, *n_params) ||
-            get_u64(buf + len - 8) != fnv1a(buf, len - 8))
+            get_u64(buf + len - 8) != fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, buf, len - 8))
                 return -EINVAL;
         return 0;
 }

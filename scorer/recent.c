@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lib/bounds.h"
+#include "lib/hash.h"
 
 #define EMPTY UINT32_MAX /* a free bucket */
 
@@ -21,12 +22,8 @@ struct recent {
 };
 
 static uint64_t hash_id(const char *s) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h = fraud_hash_fnv1a_str(s);
 
-        for (; *s; s++) {
-                h ^= (unsigned char)*s;
-                h *= UINT64_C(0x100000001b3);
-        }
         return h ^ (h >> 29);
 }
 

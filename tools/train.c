@@ -32,6 +32,7 @@
 #include "common/cli.h"
 #include "common/featureset.h"
 #include "lib/bounds.h"
+#include "lib/hash.h"
 #include "lib/time.h"
 #include "trainer/evaluate.h"
 #include "trainer/fit.h"
@@ -39,8 +40,6 @@
 #define TRAIN_ERR_MAX    (PATH_MAX + 512) /* bytes of an error message (a path and why) */
 #define TRAIN_ROWS_FIRST 4096             /* rows allocated before the table first grows */
 #define TRAIN_PATH_MAX   PATH_MAX
-#define FNV_OFFSET       UINT64_C(0xcbf29ce484222325)
-#define FNV_PRIME        UINT64_C(0x100000001b3)
 
 /* ------------------------------------------------------------------ */
 /* Reading the CSV                                                      */
@@ -64,14 +63,6 @@ static int invalid(char *err, size_t err_size, const char *fmt, ...) {
         vsnprintf(err, err_size, fmt, ap);
         va_end(ap);
         return -EINVAL;
-}
-
-static uint64_t card_hash(const char *s) {
-        uint64_t h = FNV_OFFSET;
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * FNV_PRIME;
-        return h;
 }
 
 /* Splits line (modified in place) at commas into at most max fields;
@@ -215,7 +206,7 @@ static bool row_parse(struct train_table *t, const struct layout *lay, char *lin
         *why = "card is empty";
         if ((*what)[0] == '\0')
                 return false;
-        t->card[row] = card_hash(*what);
+        t->card[row] = fraud_hash_fnv1a_str(*what);
         return true;
 }
 

@@ -24,6 +24,7 @@
 
 #include "common/cli.h"
 #include "common/connect.h"
+#include "lib/hash.h"
 #include "lib/kafka.h"
 #include "lib/metrics.h"
 #include "lib/time.h"
@@ -66,18 +67,14 @@ static void tally_init(struct tally *t) {
                sizeof(double) * fraud_metrics_latency_buckets_count);
 }
 
-static uint64_t watch_hash(const char *s) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char)*s) * UINT64_C(0x100000001b3);
-        return h ? h : 1;
-}
-
 /* true when id was seen before; remembers it otherwise (if there is room). */
 static bool watch_seen(struct watch *w, const char *id) {
-        uint64_t h = watch_hash(id);
-        size_t i = (size_t)h & (w->set_cap - 1);
+        uint64_t h = fraud_hash_fnv1a_str(id);
+        size_t i;
+
+        if (h == 0)
+                h = 1; /* 0 marks an empty slot */
+        i = (size_t)h & (w->set_cap - 1);
 
         while (w->set[i] != 0) {
                 if (w->set[i] == h)

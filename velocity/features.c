@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/schema.h"
+#include "lib/hash.h"
 #include "lib/time.h"
 
 struct features_currency {
@@ -33,14 +34,11 @@ static const struct features_currency features_currencies[] = {
 };
 
 uint64_t features_hash(const char *s, size_t len) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h;
 
         if (len == 0)
                 return 0;
-        for (size_t i = 0; i < len; i++) {
-                h ^= (unsigned char)s[i];
-                h *= UINT64_C(0x100000001b3);
-        }
+        h = fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, s, len);
         return h ? h : 1;
 }
 

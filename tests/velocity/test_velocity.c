@@ -45,6 +45,7 @@
 #include "velocity/features.h"
 #include "velocity/velocity.h"
 
+#include "lib/hash.h"
 #include "tests/testing.h"
 
 #define LOG_TRANSACTIONS_MIN 100000
@@ -433,15 +434,11 @@ static void expect_equal(const struct fraud_featureset *fs, size_t x, const doub
 /* FNV-1a 64 over the bit patterns of the values, label features left out. */
 static uint64_t vector_hash(const struct fraud_featureset *fs, const double *v) {
         size_t label0 = fraud_featureset_scalar_index(fs, FRAUD_FEATURESET_TERMINAL_LABEL_TX);
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h = FRAUD_HASH_FNV1A_INIT;
 
-        for (size_t i = 0; i < fs->n; i++) {
-                const unsigned char *p = (const unsigned char *)&v[i];
-                if (i >= label0 && i < label0 + 3)
-                        continue;
-                for (size_t j = 0; j < sizeof(double); j++)
-                        h = (h ^ p[j]) * UINT64_C(0x100000001b3);
-        }
+        for (size_t i = 0; i < fs->n; i++)
+                if (i < label0 || i >= label0 + 3)
+                        h = fraud_hash_fnv1a(h, &v[i], sizeof(double));
         return h;
 }
 
