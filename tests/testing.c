@@ -1,6 +1,8 @@
 /* testing.c: see testing.h. */
 #include "tests/testing.h"
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 int testing_run(Suite *s) {
@@ -29,4 +31,14 @@ const char *testing_source_root(void) {
         const char *root = getenv("FRAUD_SOURCE_ROOT");
 
         return root && *root ? root : ".";
+}
+
+static int testing_entry_remove(const char *path, const struct stat *sb, int flag,
+                                struct FTW *ftw) {
+        (void)sb, (void)flag, (void)ftw;
+        return remove(path);
+}
+
+int testing_tree_remove(const char *dir) {
+        return nftw(dir, testing_entry_remove, 16, FTW_DEPTH | FTW_PHYS);
 }

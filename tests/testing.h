@@ -12,6 +12,10 @@ int testing_run(Suite *s);
 /* A suite with one test case "core" holding the n tests of fns. */
 Suite *testing_suite(const char *name, const TTest *const *fns, int n);
 
+/* Removes dir and everything below it (no symlinks followed).  0, or the
+ * failure of the walk. */
+int testing_tree_remove(const char *dir);
+
 /* The source root: $FRAUD_SOURCE_ROOT (set by tests/meson.build). */
 const char *testing_source_root(void);
 

@@ -215,7 +215,7 @@ static int e2e_stop(pid_t pid) {
 
 START_TEST(test_pipeline_scores_every_valid_transaction_once_and_reconciles) {
         static struct e2e_seen scores, dead;
-        char dir[] = "/tmp/fraud-e2e-XXXXXX", config[256], cmd[300];
+        char dir[] = "/tmp/fraud-e2e-XXXXXX", config[256];
         struct fraud_mock *m;
         pid_t pids[3];
 
@@ -244,8 +244,7 @@ START_TEST(test_pipeline_scores_every_valid_transaction_once_and_reconciles) {
         for (int i = 2; i >= 0; i--)
                 ck_assert_int_eq(e2e_stop(pids[i]), 0);
         fraud_mock_free(m);
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        ck_assert_int_eq(system(cmd), 0);
+        ck_assert_int_eq(testing_tree_remove(dir), 0);
 }
 END_TEST
 

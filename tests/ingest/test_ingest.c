@@ -12,7 +12,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,17 +149,10 @@ static void fixture_setup(struct fixture *fx) {
         generate(fx);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        return remove(path);
-}
-
 static void fixture_teardown(struct fixture *fx) {
         fraud_kafka_producer_free(fx->producer);
         fraud_mock_free(fx->mock);
-        nftw(fx->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        testing_tree_remove(fx->dir);
 }
 
 static void publish(struct fixture *fx, const char *key, const char *value, size_t len) {

@@ -10,7 +10,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,13 +35,8 @@ static void root_create(void) {
         ck_assert_ptr_nonnull(mkdtemp(test_root));
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-        (void)sb, (void)flag, (void)ftw;
-        return remove(path);
-}
-
 static void root_remove(void) {
-        nftw(test_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        testing_tree_remove(test_root);
 }
 
 static void path_in_root(char *out, size_t size, const char *name) {

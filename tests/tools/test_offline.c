@@ -18,7 +18,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,11 +49,6 @@
 
 static char root[PATH_MAX];
 static char tx_path[PATH_MAX], cb_path[PATH_MAX];
-
-static int entry_remove(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-        (void)sb, (void)flag, (void)ftw;
-        return remove(path);
-}
 
 static void in_root(char *out, const char *name) {
         ck_assert_int_lt(snprintf(out, PATH_MAX, "%s/%s", root, name), PATH_MAX);
@@ -88,7 +82,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-        ck_assert_int_eq(nftw(root, entry_remove, 8, FTW_DEPTH | FTW_PHYS), 0);
+        ck_assert_int_eq(testing_tree_remove(root), 0);
 }
 
 /* ---- the simulator's own view ---- */

@@ -10,7 +10,6 @@
  * stage.  Files go to a mkdtemp directory, removed at the end. */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,13 +36,8 @@ static void root_make(void) {
         ck_assert_ptr_nonnull(mkdtemp(root));
 }
 
-static int entry_remove(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-        (void)sb, (void)flag, (void)ftw;
-        return remove(path);
-}
-
 static void root_remove(void) {
-        ck_assert_int_eq(nftw(root, entry_remove, 8, FTW_DEPTH | FTW_PHYS), 0);
+        ck_assert_int_eq(testing_tree_remove(root), 0);
 }
 
 static void in_root(char *out, const char *name) {

@@ -2,7 +2,6 @@
  * front of a RocksDB store in a temporary directory (removed by the test). */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +13,6 @@
 #include "tests/testing.h"
 
 static const struct window_limits limits = {.retention_us = INT64_C(1) << 40, .events_max = 64};
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-        (void)sb, (void)flag, (void)ftw;
-        return remove(path);
-}
 
 static struct fraud_store *store_in_tmp(char *dir, size_t size) {
         const char *tmp = getenv("TMPDIR");
@@ -137,7 +131,7 @@ START_TEST(test_entities_reload_evicted_window_from_store) {
         ck_assert_uint_eq(st.loads, 1);
         entities_free(e);
         fraud_store_close(s);
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        testing_tree_remove(dir);
 }
 END_TEST
 
@@ -155,7 +149,7 @@ START_TEST(test_entities_write_no_value_for_an_empty_window) {
         ck_assert_int_gt(fraud_store_get(s, "wt:full", 7, buf, sizeof(buf)), 0);
         entities_free(e);
         fraud_store_close(s);
-        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        testing_tree_remove(dir);
 }
 END_TEST
 

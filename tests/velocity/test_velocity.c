@@ -24,7 +24,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -522,11 +521,6 @@ static void set_string(char **field, const char *value) {
         ck_assert_ptr_nonnull(*field);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-        (void)sb, (void)flag, (void)ftw;
-        return remove(path);
-}
-
 static void stage_env_init(struct stage_env *env, const char *read_topic) {
         const char *tmp = getenv("TMPDIR");
         struct fraud_kafka_options o;
@@ -563,7 +557,7 @@ static void stage_env_release(struct stage_env *env) {
         fraud_kafka_producer_free(env->producer);
         fraud_settings_release(&env->settings);
         fraud_mock_free(env->mock);
-        nftw(env->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        testing_tree_remove(env->dir);
 }
 
 /* The velocity daemon itself (the built fraud-velocity) in a child process,
