@@ -195,6 +195,7 @@ static const struct fraud_config_key settings_keys[] = {
                          "(those that pushed the GBDT score up most)."),
 
         /* @scorer-keys */
+        /* @labeler-keys */
         FRAUD_CONFIG_SECTION("trainer", "Stage 5 (fraud-trainer) and `fraudctl train`: fitting the "
                                         "GBDT and the neural model, and the time-based holdout on "
                                         "which thresholds are set under the scorer's cost model "

@@ -115,6 +115,7 @@ struct fraud_settings_scorer {
 };
 
 /* @scorer-struct */
+/* @labeler-struct */
 /* Stage 5, trainer, and `fraudctl train`: how the GBDT and the MLP are
  * fitted and how the holdout is cut (trainer/fit.h, trainer/evaluate.h,
  * tools/train.h).  Thresholds are set under the scorer's cost model. */
@@ -148,6 +149,7 @@ struct fraud_settings {
         /* @velocity-field */
         struct fraud_settings_scorer scorer;
         /* @scorer-field */
+        /* @labeler-field */
         struct fraud_settings_trainer trainer;
         /* @trainer-field */
 };

@@ -93,6 +93,8 @@
 #define FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX (16 << 10) /* original bytes kept in a dead letter */
 #define FRAUD_INGEST_COMMIT_RECORDS_MAX 8192 /* records consumed before one flush and commit */
 
+/* ---- labeler (labeler/) ---- */
+
 /* ---- trainer (trainer/, tools/train.c) ---- */
 #define FRAUD_TRAIN_ROWS_MAX            10000000 /* labelled rows in one training run */
 #define FRAUD_TRAIN_LINE_MAX            65536    /* bytes of one training CSV line */
