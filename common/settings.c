@@ -108,6 +108,12 @@ static const struct fraud_config_key settings_keys[] = {
                          "Event-time horizon of duplicate detection: a transaction id seen "
                          "within this many seconds of the latest event time is not passed on "
                          "again."),
+        FRAUD_CONFIG_INT(S, ingest.commit_interval_ms, 500, 1, FRAUD_INGEST_COMMIT_INTERVAL_MS_MAX,
+                         "Longest a group of consumed records stays open before its delivery "
+                         "reports are awaited and its seen ids and offsets committed in one "
+                         "RocksDB batch. Records flow on while a group is open; only the commit "
+                         "pauses the loop, so a longer interval pauses it less often, and after "
+                         "a crash about this much input is sent again."),
         FRAUD_CONFIG_INT(S, ingest.log_interval_sec, 60, 1, FRAUD_INGEST_LOG_INTERVAL_SEC_MAX,
                          "Seconds (wall clock) between two summary lines in the log."),
 
@@ -149,10 +155,15 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_INT(S, velocity.checkpoint_records, 10000, 1,
                          FRAUD_VELOCITY_CHECKPOINT_RECORDS_MAX,
                          "Input records between two checkpoints (changed windows and offsets "
-                         "written in one RocksDB batch, after their outputs are delivered); "
-                         "also when the input is idle. Fewer checkpoints rewrite busy "
-                         "terminals less often; after a crash about this many vectors are "
-                         "sent again."),
+                         "written in one RocksDB batch, after their outputs are delivered). "
+                         "Fewer checkpoints rewrite busy terminals less often; after a crash "
+                         "about this many vectors are sent again."),
+        FRAUD_CONFIG_INT(S, velocity.checkpoint_interval_ms, 1000, 1,
+                         FRAUD_VELOCITY_CHECKPOINT_INTERVAL_MS_MAX,
+                         "Longest time between two checkpoints while records arrive, and after "
+                         "the last one when the input falls idle. A checkpoint pauses the loop "
+                         "for a delivery round trip and a commit, so this bounds how often "
+                         "transactions wait behind one."),
         FRAUD_CONFIG_BOOL(S, velocity.sync_commit, true,
                           "fsync RocksDB's log on every commit, so a power loss loses no "
                           "committed state."),

@@ -76,6 +76,7 @@ struct fraud_settings_ingest {
         char *card_hash_key; /* secret: 32 hex digits, the card hash's 128-bit key */
         char *mapping_file;  /* "" : raw JSON uses our own field names */
         int64_t dedup_window_sec;
+        int64_t commit_interval_ms;
         int64_t log_interval_sec;
 };
 
@@ -94,6 +95,7 @@ struct fraud_settings_velocity {
         int64_t cache_entities_max;
         int64_t cache_events_max;
         int64_t checkpoint_records;
+        int64_t checkpoint_interval_ms;
         bool sync_commit;
 };
 /* @velocity-struct */

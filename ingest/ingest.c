@@ -55,6 +55,7 @@ struct ingest {
         int flush_timeout_ms;
         int64_t max_event_us; /* INT64_MIN until an event was seen */
         int consume_batch_max;
+        int commit_interval_ms;
         int revoke_error; /* a revocation could not record its offset */
         bool closed;
         /* the counters, in the metrics registry */
@@ -336,20 +337,26 @@ static int ingest_batch_finish(struct ingest *g) {
         return 0;
 }
 
-/* Processes what poll_batch returns, and goes on polling without waiting
- * while records keep coming, up to FRAUD_INGEST_COMMIT_RECORDS_MAX: one
- * flush and one RocksDB commit then serve the whole group, whose cost is
- * mostly latency (the delivery round trip, the WAL sync).  A poll of
- * FRAUD_KAFKA_CONSUME_BATCH_MAX dead letters, each up to twice
- * FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX in the arena, fits in the three
- * quarters of it left when accumulation stops at one quarter. */
+/* Processes what poll_batch returns, and keeps the group open for up to
+ * commit_interval_ms from its first record (FRAUD_INGEST_COMMIT_RECORDS_MAX
+ * records at most): one flush and one RocksDB commit then serve the whole
+ * group.  Records flow on to tx.normalized while the group is open (the
+ * producer sends them in the background); only the commit at its end
+ * waits, for the delivery round trip and the WAL sync, so the interval sets
+ * how often the loop pauses.  A poll of FRAUD_KAFKA_CONSUME_BATCH_MAX dead
+ * letters, each up to twice FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX in the
+ * arena, fits in the three quarters of it left when accumulation stops at
+ * one quarter. */
 static int ingest_consume(struct ingest *g, int timeout_ms, int *consumed) {
         const struct fraud_kafka_message *msgs;
         int n = fraud_kafka_consumer_poll_batch(g->consumer, &msgs, timeout_ms);
+        int64_t close_ns = fraud_time_mono_ns() + (int64_t)g->commit_interval_ms * 1000000;
         int rc = 0;
 
         *consumed = 0;
         while (n > 0) {
+                int64_t left_ms;
+
                 for (int i = 0; rc == 0 && i < n; i++)
                         rc = ingest_message(g, &msgs[i]);
                 *consumed += n;
@@ -357,7 +364,16 @@ static int ingest_consume(struct ingest *g, int timeout_ms, int *consumed) {
                 if (rc < 0 || *consumed + g->consume_batch_max > FRAUD_INGEST_COMMIT_RECORDS_MAX ||
                     g->arena.bytes_used > FRAUD_ARENA_BYTES_MAX / 4)
                         return rc;
-                n = fraud_kafka_consumer_poll_batch(g->consumer, &msgs, 0);
+                fraud_kafka_producer_poll(g->producer, 0);
+                left_ms = (close_ns - fraud_time_mono_ns()) / 1000000;
+                if (g->commit_interval_ms > 0 && left_ms <= 0)
+                        break;
+                /* Without an interval: only what is already there. */
+                if (left_ms < 0)
+                        left_ms = 0;
+                n = fraud_kafka_consumer_poll_batch(g->consumer, &msgs,
+                                                    (int)(left_ms < timeout_ms ? left_ms
+                                                                               : timeout_ms));
         }
         if (n == -ENOBUFS) /* the tracker is full: finish what is in hand */
                 return 0;
@@ -501,6 +517,7 @@ int ingest_new(const struct ingest_config *cfg, struct ingest **out, char *err, 
         g->dedup_window_us = cfg->dedup_window_us;
         g->flush_timeout_ms = cfg->flush_timeout_ms;
         g->consume_batch_max = cfg->consumer->consume_batch_max;
+        g->commit_interval_ms = cfg->commit_interval_ms;
         snprintf(g->topic_raw, sizeof(g->topic_raw), "%s", cfg->topic_raw);
         snprintf(g->topic_normalized, sizeof(g->topic_normalized), "%s", cfg->topic_normalized);
         snprintf(g->topic_dlq, sizeof(g->topic_dlq), "%s", cfg->topic_dlq);
@@ -628,6 +645,7 @@ int ingest_holder_new(const struct fraud_settings *s, struct ingest_holder **hol
                 .mapping = &h->mapping,
                 .dedup_window_us = s->ingest.dedup_window_sec * FRAUD_USEC_PER_SEC,
                 .flush_timeout_ms = (int)s->kafka.delivery_timeout_ms + 5000,
+                .commit_interval_ms = (int)s->ingest.commit_interval_ms,
         };
         *holder = h;
         return 0;

@@ -71,6 +71,7 @@ struct ingest_config {
         const struct mapping *mapping; /* NULL: the identity mapping */
         int64_t dedup_window_us;       /* > 0 */
         int flush_timeout_ms;          /* wait for a batch's delivery reports */
+        int commit_interval_ms;        /* longest a group stays open; 0: one poll */
 };
 
 struct ingest_counts {

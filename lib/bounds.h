@@ -92,6 +92,7 @@
 #define FRAUD_INGEST_MAPPING_BYTES_MAX  (64 << 10) /* bytes of a column mapping file */
 #define FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX (16 << 10) /* original bytes kept in a dead letter */
 #define FRAUD_INGEST_COMMIT_RECORDS_MAX 8192 /* records consumed before one flush and commit */
+#define FRAUD_INGEST_COMMIT_INTERVAL_MS_MAX 60000 /* ingest.commit_interval_ms */
 
 /* ---- labeler (labeler/) ---- */
 
@@ -147,6 +148,7 @@
 #define FRAUD_VELOCITY_COMMIT_BYTES_MAX       (32u << 20) /* state bytes in one write batch */
 #define FRAUD_VELOCITY_CHECKPOINT_RECORDS_MAX 1000000    /* input records between checkpoints */
 #define FRAUD_VELOCITY_FLUSH_MS               30000      /* wait for a checkpoint's deliveries */
+#define FRAUD_VELOCITY_CHECKPOINT_INTERVAL_MS_MAX 60000  /* velocity.checkpoint_interval_ms */
 /* @velocity-bounds */
 
 /* ---- simulator (tools/) ---- */

@@ -36,6 +36,14 @@ static rd_kafka_t *mock_handle_new(void) {
         if (!conf)
                 return NULL;
         rd_kafka_conf_set_log_cb(conf, mock_log_drop);
+        /* The mock brokers' accepted sockets take their options from this
+         * handle: without TCP_NODELAY a response written in two pieces waits
+         * for the client's delayed ACK, about 40 ms per request. */
+        if (rd_kafka_conf_set(conf, "socket.nagle.disable", "true", why, sizeof why) !=
+            RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
         if (!rk)
                 rd_kafka_conf_destroy(conf);

@@ -24,6 +24,7 @@
 
 #define SCORER_COMMITTED_TIMEOUT_MS 5000 /* group offset lookup on assignment */
 #define SCORER_DLQ_SLACK_BYTES      4096 /* a DeadLetter's bytes besides the original */
+#define SCORER_MODELS_FETCH_WAIT_MS 100  /* models consumer: FRAUD_KAFKA_FETCH_WAIT_MS_MAX */
 
 _Static_assert(FRAUD_FEATURESET_FEATURES_MAX <= FRAUD_MODELFILE_FEATURES_MAX,
                "a model can list every feature of a schema");
@@ -167,6 +168,9 @@ static int kafka_open(struct scorer *s, char *err, size_t err_size) {
                                              err_size);
         if (r >= 0)
                 r = fraud_connect_init(&s->conn_models, st, s->models_group, true, err, err_size);
+        /* Models are rare and need no millisecond: a long idle fetch spares the
+         * embedded broker, whose idle fetches always wait the full time. */
+        s->conn_models.options.fetch_wait_max_ms = SCORER_MODELS_FETCH_WAIT_MS;
         spec = (struct fraud_kafka_consumer_spec){
                 .topics = models_topics, .topics_count = 1, .assign = models_assign, .opaque = s};
         if (r >= 0)

@@ -56,6 +56,7 @@
 #include "lib/kafka.h"
 #include "lib/time.h"
 #include "proto/chargeback.pb-c.h"
+#include "tools/faults.h"
 
 #define DAY_MS         INT64_C(86400000)
 #define HELP_BYTES_MAX 8192 /* the --help text of the subcommand's own options */
@@ -368,6 +369,13 @@ static void help_format(char *buf, size_t size) {
                 "  --topic-raw NAME     transaction topic (default: topics.raw, tx.raw)\n"
                 "  --topic-chargebacks NAME  chargeback topic (default: topics.chargebacks,\n"
                 "                       chargebacks)\n"
+                "  --malformed-share F  after a transaction, publish with probability F a\n"
+                "                       malformed copy under the id <id>-malformed (in turn:\n"
+                "                       cut JSON, no amount, currency XXX, amount -5.00, bad\n"
+                "                       PAN check digit, bad timestamp), 0..0.5 (default 0)\n"
+                "  --duplicate-share F  after a transaction, publish it again with probability\n"
+                "                       F, same id and bytes, 0..0.5 (default 0); both draws\n"
+                "                       leave the simulated stream itself unchanged\n"
                 "  SIGINT or SIGTERM stop publishing; a summary (published, delivered, failed)\n"
                 "  is printed either way.\n"
                 "\n"
@@ -507,6 +515,8 @@ enum option_id {
         OPT_SECONDS,
         OPT_TOPIC_RAW,
         OPT_TOPIC_CHARGEBACKS,
+        OPT_MALFORMED_SHARE,
+        OPT_DUPLICATE_SHARE,
         OPT_COUNT
 };
 
@@ -525,6 +535,8 @@ static const char *const option_names[OPT_COUNT] = {
         [OPT_SECONDS] = "seconds",
         [OPT_TOPIC_RAW] = "topic-raw",
         [OPT_TOPIC_CHARGEBACKS] = "topic-chargebacks",
+        [OPT_MALFORMED_SHARE] = "malformed-share",
+        [OPT_DUPLICATE_SHARE] = "duplicate-share",
 };
 
 /* Options that take no value. */
@@ -607,6 +619,13 @@ static int option_apply(struct generate_options *o, enum option_id id, const cha
                            n);
                 *(id == OPT_TOPIC_RAW ? &o->topic_raw : &o->topic_chargebacks) = v;
                 break;
+        case OPT_MALFORMED_SHARE:
+        case OPT_DUPLICATE_SHARE:
+                r = expect(parse_double(v, 0, FAULTS_SHARE_MAX,
+                                        id == OPT_MALFORMED_SHARE ? &o->malformed_share
+                                                                  : &o->duplicate_share) == 0,
+                           f, v, "a share from 0 to 0.5", err, n);
+                break;
         default:
                 assert(!"unknown option id");
         }
@@ -615,8 +634,9 @@ static int option_apply(struct generate_options *o, enum option_id id, const cha
 
 /* Rules between flags, once all are known. */
 static int options_check(const struct generate_options *o, unsigned given, char *err, size_t n) {
-        static const enum option_id kafka_only[] = {OPT_RATE, OPT_SECONDS, OPT_TOPIC_RAW,
-                                                    OPT_TOPIC_CHARGEBACKS};
+        static const enum option_id kafka_only[] = {OPT_RATE,           OPT_SECONDS,
+                                                    OPT_TOPIC_RAW,      OPT_TOPIC_CHARGEBACKS,
+                                                    OPT_MALFORMED_SHARE, OPT_DUPLICATE_SHARE};
         const char *why;
 
         if (!o->out_dir == !o->publish) {
@@ -917,7 +937,9 @@ struct publisher {
         const char *topic_raw;                 /* borrowed from o or the settings */
         const char *topic_chargebacks;         /* borrowed from o or the settings */
         uint64_t send_failed;                  /* refused by producer_send */
+        struct faults faults;                  /* --malformed-share, --duplicate-share */
         uint8_t buf[FRAUD_GENERATE_LINE_MAX];
+        char bad[FRAUD_GENERATE_LINE_MAX];
 };
 
 /* cb's strings are borrowed by the message for the duration of the call. */
@@ -943,8 +965,26 @@ static size_t chargeback_pack(struct sim_chargeback *cb, uint8_t *buf) {
         return fraud__chargeback__pack(&m, buf);
 }
 
+/* A duplicate of the transaction in rec, and a malformed record made from
+ * it, when the draws say so (tools/faults.h). */
+static int publish_faults(struct publisher *pub, struct fraud_kafka_record *rec) {
+        int r = 0, n;
+
+        if (faults_duplicate(&pub->faults))
+                r = fraud_kafka_producer_send(pub->producer, rec, NULL);
+        n = faults_malformed(&pub->faults, (const char *)pub->buf, rec->value_size, pub->bad,
+                             sizeof(pub->bad));
+        if (r == 0 && n > 0) {
+                rec->value = pub->bad;
+                rec->value_size = (size_t)n;
+                r = fraud_kafka_producer_send(pub->producer, rec, NULL);
+        }
+        return r < 0 ? r : n < 0 ? n : 0;
+}
+
 static int publish_event(struct publisher *pub, struct sim_event *ev) {
         struct fraud_kafka_record rec = {.partition = -1, .value = pub->buf};
+        int r;
 
         if (ev->kind == SIM_EVENT_TRANSACTION) {
                 rec.topic = pub->topic_raw;
@@ -952,6 +992,8 @@ static int publish_event(struct publisher *pub, struct sim_event *ev) {
                 rec.key_size = strlen(ev->tx.transaction_id);
                 /* the JSONL line without its newline */
                 rec.value_size = generate_transaction_json(&ev->tx, false, (char *)pub->buf) - 1;
+                r = fraud_kafka_producer_send(pub->producer, &rec, NULL);
+                return r < 0 ? r : publish_faults(pub, &rec);
         } else {
                 rec.topic = pub->topic_chargebacks;
                 rec.key = ev->cb.transaction_id;
@@ -1028,6 +1070,8 @@ static void publish_finish(struct publisher *pub, struct generate_summary *sum) 
         sum->delivered = c.delivered;
         sum->failed = c.delivery_failed + pub->send_failed +
                       (uint64_t)fraud_kafka_producer_outstanding(pub->producer);
+        sum->malformed = pub->faults.malformed;
+        sum->duplicates = pub->faults.duplicates;
 }
 
 /* The producer options: the settings' Kafka client, with --bootstrap in
@@ -1065,6 +1109,7 @@ int generate_publish(const struct generate_options *o, const struct fraud_settin
         int r;
 
         memset(sum, 0, sizeof(*sum));
+        faults_init(&pub.faults, o->sim.seed, o->malformed_share, o->duplicate_share);
         if ((r = publish_connect(&conn, o, settings, err, err_size)) < 0)
                 return r;
         if ((r = sim_new(&o->sim, &s)) < 0) {
@@ -1133,10 +1178,12 @@ static int run_publish(const struct generate_options *o, const struct fraud_sett
 
         if (r >= 0 || sum.transactions > 0) /* else nothing was simulated or sent */
                 printf("fraudctl generate: published %llu, delivered %llu, failed %llu "
-                       "(%llu transactions, %llu chargebacks)%s\n",
+                       "(%llu transactions, %llu chargebacks, %llu malformed, %llu "
+                       "duplicates)%s\n",
                        (unsigned long long)sum.published, (unsigned long long)sum.delivered,
                        (unsigned long long)sum.failed, (unsigned long long)sum.transactions,
-                       (unsigned long long)sum.chargebacks, sum.interrupted ? ", interrupted" : "");
+                       (unsigned long long)sum.chargebacks, (unsigned long long)sum.malformed,
+                       (unsigned long long)sum.duplicates, sum.interrupted ? ", interrupted" : "");
         if (r < 0) {
                 fprintf(stderr, "fraudctl generate: %s\n", err);
                 return exit_status(r, true);

@@ -58,6 +58,8 @@ struct generate_options {
         const char *topic_chargebacks; /* NULL: the settings' topics.chargebacks */
         double rate_per_sec;           /* Kafka mode: messages per second, default 1000 */
         uint32_t seconds;              /* Kafka mode: 0 = until the simulated span ends */
+        double malformed_share;        /* Kafka mode: tools/faults.h, 0 = none */
+        double duplicate_share;
 };
 
 struct generate_summary {
@@ -68,6 +70,8 @@ struct generate_summary {
         uint64_t published; /* Kafka mode: messages accepted by the producer */
         uint64_t delivered; /*   with a successful delivery report */
         uint64_t failed;    /*   failed to send or to deliver */
+        uint64_t malformed; /*   malformed records published on purpose */
+        uint64_t duplicates; /*  transactions published twice on purpose */
         bool interrupted;   /*   stopped by SIGINT or SIGTERM */
 };
 

@@ -42,6 +42,7 @@ struct velocity {
         struct fraud_kafka_offset ready[FRAUD_KAFKA_PARTITIONS_MAX];
         uint64_t failed_seen;     /* delivery failures already known */
         int64_t since_checkpoint; /* input records processed since the last one */
+        int64_t checkpoint_ns;    /* monotonic time of the last one */
         struct velocity_counters k;
         char error[FRAUD_KAFKA_ERRSTR_MAX];
 };
@@ -383,6 +384,7 @@ static int velocity_checkpoint(struct velocity *v) {
         entities_committed(v->entities);
         v->k.checkpoints++;
         v->since_checkpoint = 0;
+        v->checkpoint_ns = fraud_time_mono_ns();
         r = fraud_kafka_consumer_offsets_store(v->consumer);
         return r < 0 ? velocity_fail(v, r, "offsets store: %s",
                                      fraud_kafka_consumer_error(v->consumer))
@@ -395,6 +397,19 @@ static bool velocity_state_full(const struct velocity *v) {
         entities_stats(v->entities, &st);
         return st.dirty + FRAUD_FEATURESET_ENTITIES > FRAUD_VELOCITY_COMMIT_ENTITIES_MAX ||
                st.dirty_bytes > FRAUD_VELOCITY_COMMIT_BYTES_MAX;
+}
+
+/* After checkpoint_records records, or checkpoint_interval_ms after the
+ * last checkpoint when anything is pending (busy or idle input alike): a
+ * checkpoint pauses the loop for a delivery round trip and a commit, so it
+ * is not taken on every idle poll. */
+static bool velocity_checkpoint_due(const struct velocity *v) {
+        const struct fraud_settings_velocity *c = &v->s->velocity;
+
+        if (v->since_checkpoint >= c->checkpoint_records)
+                return true;
+        return v->since_checkpoint > 0 &&
+               fraud_time_mono_ns() - v->checkpoint_ns >= c->checkpoint_interval_ms * 1000000;
 }
 
 int velocity_step(struct velocity *v, int timeout_ms) {
@@ -415,8 +430,7 @@ int velocity_step(struct velocity *v, int timeout_ms) {
                 v->since_checkpoint++;
         }
         fraud_kafka_producer_poll(v->producer, 0);
-        if ((v->since_checkpoint >= v->s->velocity.checkpoint_records ||
-             (n == 0 && v->since_checkpoint > 0)) &&
+        if (velocity_checkpoint_due(v) &&
             (r = velocity_checkpoint(v)) < 0)
                 return r;
         return n;

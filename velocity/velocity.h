@@ -7,7 +7,8 @@
  * -> store the offsets in Kafka.
  *
  * Delivery (DESIGN.md section 4): a checkpoint happens every
- * velocity.checkpoint_records input records, when the input is idle, and
+ * velocity.checkpoint_records input records or velocity.checkpoint_interval_ms
+ * after the previous one (whichever comes first; an idle input too), and
  * earlier when the changed state reaches FRAUD_VELOCITY_COMMIT_ENTITIES_MAX
  * entities or FRAUD_VELOCITY_COMMIT_BYTES_MAX bytes (a write batch must
  * hold it all), or when every tracked input awaits its delivery.  Outputs
