@@ -18,6 +18,8 @@
 #include "common/schema.h"
 #include "lib/time.h"
 
+#define NORMALIZE_DEVICE_DOMAIN "device:" /* hashed before a device id */
+
 /* ---- reference tables ---- */
 
 static const struct {
@@ -371,11 +373,37 @@ static int normalize_amount(const struct normalize_input *in, int decimals,
         return 0;
 }
 
+static void normalize_hex(const uint8_t *h, size_t n, char *out) {
+        static const char hex[] = "0123456789abcdef";
+
+        for (size_t i = 0; i < n; i++) {
+                out[2 * i] = hex[h[i] >> 4];
+                out[2 * i + 1] = hex[h[i] & 15];
+        }
+        out[2 * n] = '\0';
+}
+
+/* A device id leaves as its keyed hash too (DESIGN.md: hashed card and
+ * device ids): SipHash-2-4-64 of "device:" + the id under the card key, 16
+ * hex digits.  The prefix keeps a device id from ever hashing like a card
+ * number.  Empty stays empty (no device). */
+static void normalize_device_hash(const struct normalize_key *key, struct normalize_tx *out) {
+        char buf[sizeof(NORMALIZE_DEVICE_DOMAIN) + FRAUD_INGEST_ID_BYTES_MAX];
+        size_t n = strlen(out->device_id);
+        uint8_t h[8];
+
+        if (n == 0)
+                return;
+        memcpy(buf, NORMALIZE_DEVICE_DOMAIN, sizeof(NORMALIZE_DEVICE_DOMAIN) - 1);
+        memcpy(buf + sizeof(NORMALIZE_DEVICE_DOMAIN) - 1, out->device_id, n);
+        siphash_64(key->bytes, buf, sizeof(NORMALIZE_DEVICE_DOMAIN) - 1 + n, h);
+        normalize_hex(h, sizeof(h), out->device_id);
+}
+
 /* The card number: digits only, 13..19 of them, Luhn-valid; it leaves as
  * its keyed hash, BIN and last four. */
 static int normalize_pan(const struct normalize_input *in, const struct normalize_key *key,
                          struct normalize_tx *out, struct normalize_rejection *rej) {
-        static const char hex[] = "0123456789abcdef";
         int rc;
         const struct normalize_value *v =
                 normalize_get(in, NORMALIZE_FIELD_PAN, true, true, rej, &rc);
@@ -389,11 +417,7 @@ static int normalize_pan(const struct normalize_input *in, const struct normaliz
         if (!normalize_luhn_valid(v->text, v->len))
                 return normalize_reject(rej, NORMALIZE_PAN_CHECKSUM, "pan: Luhn check failed");
         siphash_128(key->bytes, v->text, v->len, h);
-        for (size_t i = 0; i < sizeof(h); i++) {
-                out->card_hash[2 * i] = hex[h[i] >> 4];
-                out->card_hash[2 * i + 1] = hex[h[i] & 15];
-        }
-        out->card_hash[2 * sizeof(h)] = '\0';
+        normalize_hex(h, sizeof(h), out->card_hash);
         memcpy(out->card_bin, v->text, 6);
         out->card_bin[6] = '\0';
         memcpy(out->card_last4, v->text + v->len - 4, 5);
@@ -504,5 +528,6 @@ int normalize_record(const struct normalize_input *in, const struct normalize_ke
                                out->device_id, &m->device_id, rej)) < 0 ||
             (rc = normalize_ip(in, out, rej)) < 0)
                 return rc;
+        normalize_device_hash(key, out);
         return 0;
 }

@@ -27,8 +27,11 @@
  *   mcc             required; four digits 0001..9999 (or a JSON number 1..9999)
  *   country         required; ISO 3166-1 alpha-2, assigned codes only
  *   channel         required; card_present, contactless, ecommerce, moto, atm
- *   device_id, ip   optional (absent, null or ""); ip is IPv4 or IPv6
- *                   (inet_pton) and leaves in its canonical text form
+ *   device_id, ip   optional (absent, null or ""); a device id leaves as its
+ *                   keyed hash (16 hex digits of SipHash-2-4-64 of
+ *                   "device:" + the id, same key), so the rules' device
+ *                   lists hold hashes, like their card lists; ip is IPv4 or
+ *                   IPv6 (inet_pton) and leaves in its canonical text form
  *
  * Checks run in that order; the first failure is the rejection.  A detail
  * never quotes the card number.  Pure and deterministic: no I/O, no clock

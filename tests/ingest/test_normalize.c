@@ -73,7 +73,10 @@ START_TEST(test_normalize_accepts_simulator_record_field_by_field) {
         ck_assert_uint_eq(tx.msg.mcc, 5999);
         ck_assert_str_eq(tx.msg.country, "IT");
         ck_assert_int_eq(tx.msg.channel, FRAUD__CHANNEL__CHANNEL_ECOMMERCE);
-        ck_assert_str_eq(tx.msg.device_id, "9ec15c34d15e1264");
+        /* the device id's keyed hash, not the id */
+        ck_assert_uint_eq(strlen(tx.msg.device_id), 16);
+        ck_assert_uint_eq(strspn(tx.msg.device_id, "0123456789abcdef"), 16);
+        ck_assert_str_ne(tx.msg.device_id, "9ec15c34d15e1264");
         ck_assert_str_eq(tx.msg.ip, "73.117.5.56");
         ck_assert_int_eq(tx.msg.ingest_time_us, 0);
 }
@@ -276,6 +279,34 @@ START_TEST(test_normalize_card_hash_is_stable_and_depends_on_key_and_pan) {
 }
 END_TEST
 
+START_TEST(test_normalize_device_hash_is_stable_keyed_and_never_the_card_hash) {
+        char first[17];
+
+        reset();
+        ck_assert_int_eq(run(), 0);
+        memcpy(first, tx.msg.device_id, 17);
+        ck_assert_int_eq(run(), 0);
+        ck_assert_str_eq(tx.msg.device_id, first);
+        /* another key, another hash */
+        ck_assert_int_eq(normalize_key_parse("ffffffffffffffffffffffffffffffff", &key), 0);
+        ck_assert_int_eq(run(), 0);
+        ck_assert_str_ne(tx.msg.device_id, first);
+        ck_assert_int_eq(normalize_key_parse(KEY_HEX, &key), 0);
+        /* another device, another hash */
+        set(NORMALIZE_FIELD_DEVICE_ID, NORMALIZE_TEXT, "9ec15c34d15e1265");
+        ck_assert_int_eq(run(), 0);
+        ck_assert_str_ne(tx.msg.device_id, first);
+        /* a device id equal to the card number still hashes apart from it */
+        set(NORMALIZE_FIELD_DEVICE_ID, NORMALIZE_TEXT, GOOD_PAN);
+        ck_assert_int_eq(run(), 0);
+        ck_assert(strncmp(tx.msg.device_id, tx.msg.card_hash, 16) != 0);
+        /* no device, no hash */
+        set(NORMALIZE_FIELD_DEVICE_ID, NORMALIZE_ABSENT, NULL);
+        ck_assert_int_eq(run(), 0);
+        ck_assert_str_eq(tx.msg.device_id, "");
+}
+END_TEST
+
 START_TEST(test_normalize_key_parse_takes_only_32_hex_digits) {
         struct normalize_key k;
 
@@ -397,6 +428,7 @@ int main(void) {
         tcase_add_test(tc, test_normalize_reject_cases_cover_every_field_reason);
         tcase_add_test(tc, test_normalize_pan_never_appears_in_the_message_bytes);
         tcase_add_test(tc, test_normalize_card_hash_is_stable_and_depends_on_key_and_pan);
+        tcase_add_test(tc, test_normalize_device_hash_is_stable_keyed_and_never_the_card_hash);
         tcase_add_test(tc, test_normalize_key_parse_takes_only_32_hex_digits);
         tcase_add_test(tc, test_normalize_tables_hold_assigned_codes_only);
         tcase_add_test(tc, test_normalize_luhn_accepts_valid_and_rejects_one_digit_off);
