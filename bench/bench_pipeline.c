@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/procs.h"
 #include "common/connect.h"
 #include "common/settings.h"
 #include "lib/hash.h"
@@ -54,14 +55,12 @@
 #include "tools/generate.h"
 #include "tools/sim.h"
 
-extern char **environ;
 
 #define PIPE_RATES_MAX    16
 #define PIPE_DAEMONS      3
 #define PIPE_START_MAX_S  90 /* for the first Score after the daemons start */
 #define PIPE_DRAIN_MAX_S  30 /* for the last Scores of a rate */
 #define PIPE_TABLE_BITS   23 /* payments remembered: 8 M slots */
-#define PIPE_PATH_MAX     1024
 #define PIPE_HASH_KEY     "000102030405060708090a0b0c0d0e0f"
 
 static const char *const pipe_daemons[PIPE_DAEMONS] = {"ingest/fraud-ingest",
@@ -90,15 +89,14 @@ struct pipe_phase {
 };
 
 struct pipe {
-        char build[PIPE_PATH_MAX], source[PIPE_PATH_MAX], work[PIPE_PATH_MAX];
-        char config[PIPE_PATH_MAX], bootstrap[FRAUD_CONNECT_BOOTSTRAP_MAX];
+        struct procs procs;
+        char config[PROCS_PATH_MAX];
         const char *model_dir;
         const char *extra_yaml; /* --yaml: more sections of the configuration */
-        bool no_model, keep;
+        bool no_model;
         double rates[PIPE_RATES_MAX];
         size_t n_rates;
         unsigned seconds, warmup;
-        pid_t broker, daemons[PIPE_DAEMONS];
         struct pipe_slot *table;
         struct pipe_phase phases[PIPE_RATES_MAX + 1];
         struct fraud_settings settings;
@@ -127,84 +125,39 @@ static struct pipe_slot *pipe_slot(struct pipe *p, const char *id, bool insert) 
 
 /* ---- processes ---- */
 
-static pid_t pipe_spawn(const char *const argv[], const char *log) {
-        posix_spawn_file_actions_t fa;
-        pid_t pid;
-        int r;
-
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&fa, 1, 2);
-        r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r != 0) {
-                fprintf(stderr, "bench_pipeline: cannot start %s: %s\n", argv[0], strerror(r));
-                return -1;
-        }
-        return pid;
-}
-
-static int pipe_run(const char *const argv[], const char *log) {
-        pid_t pid = pipe_spawn(argv, log);
-        int status;
-
-        if (pid < 0 || waitpid(pid, &status, 0) != pid)
-                return -1;
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                fprintf(stderr, "bench_pipeline: %s failed (see %s)\n", argv[0], log);
-                return -1;
-        }
-        return 0;
-}
-
-static void pipe_stop(pid_t pid) {
-        if (pid > 0) {
-                kill(pid, SIGTERM);
-                waitpid(pid, NULL, 0);
-        }
-}
-
-/* out = dir/name; a path too long for PIPE_PATH_MAX is a setup error that
- * stops the benchmark. */
-static void pipe_path(char *out, const char *dir, const char *name) {
-        if (snprintf(out, PIPE_PATH_MAX, "%s/%s", dir, name) >= PIPE_PATH_MAX) {
-                fprintf(stderr, "bench_pipeline: path too long: %s/%s\n", dir, name);
-                exit(1);
-        }
-}
-
 /* The first models, as ./run-demo.sh makes them. */
-static int pipe_train(struct pipe *p, char *model, size_t size) {
-        char ctl[PIPE_PATH_MAX], hist[PIPE_PATH_MAX], tx[PIPE_PATH_MAX], cb[PIPE_PATH_MAX];
-        char rows[PIPE_PATH_MAX], log[PIPE_PATH_MAX];
+static int pipe_train(struct pipe *p, char *model) {
+        char ctl[PROCS_PATH_MAX], hist[PROCS_PATH_MAX], tx[PROCS_PATH_MAX], cb[PROCS_PATH_MAX];
+        char rows[PROCS_PATH_MAX], log[PROCS_PATH_MAX];
 
-        pipe_path(ctl, p->build, "tools/fraudctl");
-        pipe_path(hist, p->work, "history");
-        pipe_path(tx, hist, "transactions.csv");
-        pipe_path(cb, hist, "chargebacks.csv");
-        pipe_path(rows, hist, "rows.csv");
-        pipe_path(log, p->work, "train.log");
-        (void)size;
-        pipe_path(model, p->work, "model");
+        procs_path(ctl, p->procs.build, "tools/fraudctl");
+        procs_path(hist, p->procs.work, "history");
+        procs_path(tx, hist, "transactions.csv");
+        procs_path(cb, hist, "chargebacks.csv");
+        procs_path(rows, hist, "rows.csv");
+        procs_path(log, p->procs.work, "train.log");
+        procs_path(model, p->procs.work, "model");
         printf("training the first models on 35 simulated days (about a minute)...\n");
         fflush(stdout);
 
-        const char *const gen[] = {ctl, "generate", "--days", "35", "--customers", "2000", "--merchants",
-                       "300", "--seed", "2", "--start", "2025-11-20", "--out", hist, NULL};
+        const char *const gen[] = {ctl, "generate", "--days", "35", "--customers", "2000",
+                                   "--merchants", "300", "--seed", "2", "--start", "2025-11-20",
+                                   "--out", hist, NULL};
         const char *const feat[] = {ctl, "features", "--transactions", tx, "--chargebacks", cb,
-                        "--label-cutoff", "2026-01-01", "--out", rows, NULL};
-        const char *const train[] = {ctl, "train", "--input", rows, "--out", model, "--holdout-days", "7",
-                         NULL};
+                                    "--label-cutoff", "2026-01-01", "--out", rows, NULL};
+        const char *const train[] = {ctl, "train", "--input", rows, "--out", model,
+                                     "--holdout-days", "7", NULL};
 
-        if (pipe_run(gen, log) < 0 || pipe_run(feat, log) < 0 || pipe_run(train, log) < 0)
+        if (procs_run(gen, log) < 0 || procs_run(feat, log) < 0 || procs_run(train, log) < 0)
                 return -1;
         return 0;
 }
 
 static int pipe_config(struct pipe *p, const char *model) {
+        const char *w = p->procs.work;
         FILE *f;
 
-        pipe_path(p->config, p->work, "fraud.yaml");
+        procs_path(p->config, w, "fraud.yaml");
         f = fopen(p->config, "w");
         if (!f)
                 return -errno;
@@ -213,38 +166,18 @@ static int pipe_config(struct pipe *p, const char *model) {
                 "ingest:\n  state_dir: \"%s/ingest-state\"\n"
                 "velocity:\n  state_dir: \"%s/velocity-state\"\n"
                 "scorer:\n  rules_file: \"%s/deploy/config/rules.yaml\"\n  model_dir: \"%s\"\n",
-                p->work, p->work, p->work, p->source, model);
+                w, w, w, p->procs.source, model);
         if (p->extra_yaml)
                 fprintf(f, "%s\n", p->extra_yaml);
         return fclose(f) == 0 ? 0 : -EIO;
 }
 
 static int pipe_start(struct pipe *p) {
-        char exe[PIPE_PATH_MAX], log[PIPE_PATH_MAX], boot[PIPE_PATH_MAX];
-        const char *const argv[] = {exe, "--config", p->config, NULL};
-
-        pipe_path(exe, p->build, "tools/fraud-broker");
-        pipe_path(log, p->work, "broker.log");
-        pipe_path(boot, p->work, "bootstrap");
-        if ((p->broker = pipe_spawn(argv, log)) < 0)
+        if (procs_broker_start(&p->procs, p->config) < 0)
                 return -1;
-        for (int i = 0; i < 100 && fraud_connect_bootstrap_read(boot, p->bootstrap,
-                                                                 sizeof(p->bootstrap)) < 0;
-             i++)
-                usleep(100000);
-        if (!p->bootstrap[0]) {
-                fprintf(stderr, "bench_pipeline: fraud-broker did not start (see %s)\n", log);
-                return -1;
-        }
-        for (int i = 0; i < PIPE_DAEMONS; i++) {
-                char name[64];
-
-                snprintf(name, sizeof(name), "%s.log", strrchr(pipe_daemons[i], '/') + 1);
-                pipe_path(exe, p->build, pipe_daemons[i]);
-                pipe_path(log, p->work, name);
-                if ((p->daemons[i] = pipe_spawn(argv, log)) < 0)
+        for (int i = 0; i < PIPE_DAEMONS; i++)
+                if (procs_daemon_start(&p->procs, pipe_daemons[i], p->config) < 0)
                         return -1;
-        }
         return 0;
 }
 
@@ -420,7 +353,7 @@ static int pipe_wait_ready(struct pipe *p) {
         }
         if (p->phases[0].scored == 0) {
                 fprintf(stderr, "bench_pipeline: no Score after %d s (logs in %s)\n",
-                        PIPE_START_MAX_S, p->work);
+                        PIPE_START_MAX_S, p->procs.work);
                 return -1;
         }
         printf("pipeline ready after %.1f s\n", (double)(fraud_time_mono_ns() - start) / 1e9);
@@ -514,7 +447,7 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
                 } else if (c == 'n') {
                         p->no_model = true;
                 } else if (c == 'k') {
-                        p->keep = true;
+                        p->procs.keep = true;
                 } else if (c == 'h') {
                         printf("usage: bench_pipeline [--rates R1,R2,...] [--seconds N] "
                                "[--warmup N] [--model-dir DIR | --no-model] [--keep]\n"
@@ -526,31 +459,6 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
                 }
         }
         return 0;
-}
-
-/* The build directory is this executable's parent's parent; the source
- * tree is where meson was run from (FRAUD_SOURCE_ROOT, else the cwd). */
-static int pipe_paths(struct pipe *p) {
-        char self[PIPE_PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-        char *slash;
-
-        if (n < 0)
-                return -errno;
-        self[n] = '\0';
-        for (int i = 0; i < 2; i++) {
-                if (!(slash = strrchr(self, '/')))
-                        return -EINVAL;
-                *slash = '\0';
-        }
-        snprintf(p->build, sizeof(p->build), "%s", self);
-        if (getenv("FRAUD_SOURCE_ROOT"))
-                snprintf(p->source, sizeof(p->source), "%s", getenv("FRAUD_SOURCE_ROOT"));
-        else if (!getcwd(p->source, sizeof(p->source)))
-                return -errno;
-        snprintf(p->work, sizeof(p->work), "%s/fraud-bench-pipeline-XXXXXX",
-                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-        return mkdtemp(p->work) ? 0 : -errno;
 }
 
 static int pipe_alloc(struct pipe *p) {
@@ -604,9 +512,7 @@ static int pipe_measure(struct pipe *p) {
 static void pipe_release(struct pipe *p) {
         fraud_kafka_consumer_free(p->consumer);
         fraud_kafka_producer_free(p->producer);
-        for (int i = PIPE_DAEMONS - 1; i >= 0; i--)
-                pipe_stop(p->daemons[i]);
-        pipe_stop(p->broker);
+        procs_release(&p->procs);
         sim_free(p->sim);
         fraud_settings_release(&p->settings);
         for (size_t i = 0; i <= PIPE_RATES_MAX; i++) {
@@ -615,33 +521,29 @@ static void pipe_release(struct pipe *p) {
                         free(p->phases[i].part_ms[k]);
         }
         free(p->table);
-        if (p->keep) {
-                printf("working folder kept: %s\n", p->work);
-        } else if (p->work[0]) {
-                const char *const rm[] = {"/bin/rm", "-rf", p->work, NULL};
-                pipe_run(rm, "/dev/null");
-        }
 }
 
 int main(int argc, char **argv) {
         static struct pipe p;
-        char model[PIPE_PATH_MAX] = "";
+        char model[PROCS_PATH_MAX] = "";
         int status = 1;
 
         if (pipe_args(&p, argc, argv) < 0)
                 return 64;
         setenv("FRAUD_INGEST_CARD_HASH_KEY", PIPE_HASH_KEY, 1); /* fraudctl features too */
-        if (pipe_paths(&p) < 0 || pipe_alloc(&p) < 0) {
-                fprintf(stderr, "bench_pipeline: cannot set up: %s\n", strerror(errno));
+        if (procs_init(&p.procs, "bench_pipeline") < 0)
+                goto out;
+        if (pipe_alloc(&p) < 0) {
+                fprintf(stderr, "bench_pipeline: out of memory\n");
                 goto out;
         }
         if (p.model_dir)
                 snprintf(model, sizeof(model), "%s", p.model_dir);
-        else if (!p.no_model && pipe_train(&p, model, sizeof(model)) < 0)
+        else if (!p.no_model && pipe_train(&p, model) < 0)
                 goto out;
         if (pipe_config(&p, model) < 0 || pipe_start(&p) < 0)
                 goto out;
-        printf("broker %s; ingest, velocity, scorer started (%s)\n", p.bootstrap,
+        printf("broker %s; ingest, velocity, scorer started (%s)\n", p.procs.bootstrap,
                model[0] ? "GBDT + MLP + rules" : "rules only");
         status = pipe_measure(&p) < 0;
 out:

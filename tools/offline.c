@@ -335,7 +335,7 @@ static int cb_by_tx(const void *a, const void *b, void *arg) {
 
 static int cb_read(struct driver *d) {
         struct mapping *m = malloc(sizeof(*m));
-        struct cb_layout lay;
+        struct cb_layout lay = {0};
         FILE *in;
         size_t len;
         int r;
@@ -548,7 +548,7 @@ static int tx_line(struct driver *d, size_t len, size_t line_no, const struct tx
 static int tx_read(struct driver *d, int (*on_row)(void *, const struct offline_row *),
                    void *opaque) {
         FILE *in = fopen(d->o->transactions, "r");
-        struct tx_layout lay;
+        struct tx_layout lay = {0};
         int64_t newest = INT64_MIN;
         size_t len, line_no = 1;
         int r;
