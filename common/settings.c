@@ -207,6 +207,34 @@ static const struct fraud_config_key settings_keys[] = {
 
         /* @scorer-keys */
         /* @labeler-keys */
+        FRAUD_CONFIG_SECTION("labeler", "Stage 4 (fraud-labeler): joins the scored feature rows "
+                                        "with chargebacks and analysts' reviews by transaction "
+                                        "id, on event time, and emits a Label with the time it "
+                                        "became known."),
+        FRAUD_CONFIG_STRING(S, labeler.group_id, "fraud-labeler", 1, 255,
+                            "Consumer group of the labeler."),
+        FRAUD_CONFIG_STRING(S, labeler.state_dir, "labeler-state", 1, PATH_MAX_,
+                            "RocksDB directory of the open transactions, the index of what "
+                            "falls due when, and the consumed offsets."),
+        FRAUD_CONFIG_INT(S, labeler.maturity_days, 7, 1, FRAUD_LABELER_DAYS_MAX,
+                         "Event-time days after a payment without a chargeback at which it gets "
+                         "a provisional legitimate label (unknown if it was blocked)."),
+        FRAUD_CONFIG_INT(S, labeler.horizon_days, 120, 2, FRAUD_LABELER_DAYS_MAX,
+                         "Event-time days after a payment up to which a chargeback still makes "
+                         "it fraud; then its label is final and its state removed. Greater "
+                         "than maturity_days."),
+        FRAUD_CONFIG_INT(S, labeler.lateness_sec, 3600, 0, FRAUD_LABELER_LATENESS_SEC_MAX,
+                         "Allowed lateness: the watermark is the latest event time seen minus "
+                         "this. Maturity and horizon are decided on the watermark; input up to "
+                         "this late gives the same labels as input in order."),
+        FRAUD_CONFIG_INT(S, labeler.advance_records_max, 4096, 1,
+                         FRAUD_LABELER_ADVANCE_RECORDS_MAX,
+                         "Most transactions matured or finalized in one step when the watermark "
+                         "moves; the rest follow in the next steps."),
+        FRAUD_CONFIG_BOOL(S, labeler.sync_commit, true,
+                          "fsync RocksDB's log on every commit, so a power loss loses no "
+                          "committed state."),
+
         FRAUD_CONFIG_SECTION("trainer", "Stage 5 (fraud-trainer) and `fraudctl train`: fitting the "
                                         "GBDT and the neural model, and the time-based holdout on "
                                         "which thresholds are set under the scorer's cost model "
@@ -245,6 +273,57 @@ static const struct fraud_config_key settings_keys[] = {
                             "Share of holdout payments, those whose GBDT score ranks nearest the "
                             "block threshold, that make up the ambiguous band the neural model "
                             "re-scores."),
+        FRAUD_CONFIG_STRING(S, trainer.group_id, "fraud-trainer", 1, 255,
+                            "Consumer group of the trainer on topics.labels."),
+        FRAUD_CONFIG_STRING(S, trainer.state_dir, "trainer-state", 1, PATH_MAX_,
+                            "RocksDB directory of every label version received and the consumed "
+                            "offsets; relative to the working directory."),
+        FRAUD_CONFIG_STRING(S, trainer.registry_dir, "model-registry", 1, PATH_MAX_,
+                            "Model registry: one directory per version (model.yaml, gbdt.json, "
+                            "mlp.bin) and the file CHAMPION naming the version in service. The "
+                            "scorer loads models from here: share it with the scorer's machine."),
+        FRAUD_CONFIG_INT(S, trainer.window_days, 90, 2, FRAUD_TRAINER_DAYS_MAX,
+                         "Rolling window of a training set: payments of the last window_days "
+                         "event-time days before the daily cutoff."),
+        FRAUD_CONFIG_INT(S, trainer.label_maturity_days, 7, 0, FRAUD_TRAINER_DAYS_MAX,
+                         "The most recent days before the cutoff left out of the training set: "
+                         "their legitimate labels are not known yet, only their early "
+                         "chargebacks. Keep it at labeler.maturity_days. 0: none left out."),
+        FRAUD_CONFIG_INT(S, trainer.evict_margin_days, 7, 0, FRAUD_TRAINER_DAYS_MAX,
+                         "Labelled payments are kept this many days beyond the window, then "
+                         "deleted from the trainer's store."),
+        FRAUD_CONFIG_INT(S, trainer.warmup_days, 21, 0, FRAUD_TRAINER_DAYS_MAX,
+                         "Days of labels (from the first label's known_at) before the first "
+                         "model is trained."),
+        FRAUD_CONFIG_INT(S, trainer.label_lateness_sec, 300, 0, FRAUD_TRAINER_LATENESS_SEC_MAX,
+                         "A label day is complete when the labels' known_at watermark minus "
+                         "this lateness passes its end (midnight UTC); then it is trained on."),
+        FRAUD_CONFIG_INT(S, trainer.schedule_wall_hour, -1, -1, 23,
+                         "Live operation only: at this UTC hour of the wall clock, train on the "
+                         "current label day if no label after its midnight has arrived yet. "
+                         "Ignored while the labels lag the wall clock by over two days (a "
+                         "replay). -1: event time only, as replays need."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.gate_ap_ratio, 0.98, 0.0, 10.0,
+                            "Quality gate: a new model is promoted only if its average precision "
+                            "on the holdout is at least this times the champion's on the same "
+                            "holdout."),
+        FRAUD_CONFIG_INT(S, trainer.gate_min_train_frauds, 50, 1, FRAUD_TRAIN_ROWS_MAX,
+                         "Quality gate: frauds the training set must hold."),
+        FRAUD_CONFIG_INT(S, trainer.gate_min_holdout_frauds, 10, 1, FRAUD_TRAIN_ROWS_MAX,
+                         "Quality gate: frauds the holdout must hold for its figures to count."),
+        FRAUD_CONFIG_DOUBLE(S, trainer.gate_min_auc, 0.6, 0.0, 1.0,
+                            "Quality gate: lowest AUC-ROC on the holdout, with or without a "
+                            "champion."),
+        FRAUD_CONFIG_INT(S, trainer.nice, 10, 0, FRAUD_TRAINER_NICE_MAX,
+                         "Scheduling priority (nice) of the trainer process, so that scoring on "
+                         "the same machine keeps its latency while a model trains."),
+        FRAUD_CONFIG_INT(S, trainer.round_max_sec, 3600, 60, FRAUD_TRAINER_ROUND_SEC_MAX,
+                         "Longest a training round may take. The consumer does not poll while "
+                         "it trains: its max.poll.interval.ms is set to this plus "
+                         "kafka.session_timeout_ms, so the group keeps the trainer."),
+        FRAUD_CONFIG_INT(S, trainer.rows_max, 2000000, 1000, FRAUD_TRAIN_ROWS_MAX,
+                         "Most labelled payments in one training set (8 bytes per feature "
+                         "each); a larger set skips the day with an error."),
 
         /* @trainer-keys */
 

@@ -118,6 +118,17 @@ struct fraud_settings_scorer {
 
 /* @scorer-struct */
 /* @labeler-struct */
+/* Stage 4, labeler: joins features, scores and chargebacks by transaction
+ * id in RocksDB, on event time (labeler/join.h explains the rules). */
+struct fraud_settings_labeler {
+        char *group_id;
+        char *state_dir;
+        int64_t maturity_days;
+        int64_t horizon_days;
+        int64_t lateness_sec;
+        int64_t advance_records_max;
+        bool sync_commit;
+};
 /* Stage 5, trainer, and `fraudctl train`: how the GBDT and the MLP are
  * fitted and how the holdout is cut (trainer/fit.h, trainer/evaluate.h,
  * tools/train.h).  Thresholds are set under the scorer's cost model. */
@@ -136,6 +147,23 @@ struct fraud_settings_trainer {
         int64_t holdout_days;
         int64_t precision_k;
         double band_share;
+        /* The daemon (trainer/trainer.h): its label store, registry and schedule. */
+        char *group_id;
+        char *state_dir;    /* RocksDB of the labels and the consumed offsets */
+        char *registry_dir; /* one directory per model version, and the champion pointer */
+        int64_t window_days;
+        int64_t label_maturity_days;
+        int64_t evict_margin_days;
+        int64_t warmup_days;
+        int64_t label_lateness_sec;
+        int64_t schedule_wall_hour; /* -1: event time only */
+        double gate_ap_ratio;
+        int64_t gate_min_train_frauds;
+        int64_t gate_min_holdout_frauds;
+        double gate_min_auc;
+        int64_t nice;
+        int64_t round_max_sec;
+        int64_t rows_max;
 };
 
 /* @trainer-struct */
@@ -152,6 +180,7 @@ struct fraud_settings {
         struct fraud_settings_scorer scorer;
         /* @scorer-field */
         /* @labeler-field */
+        struct fraud_settings_labeler labeler;
         struct fraud_settings_trainer trainer;
         /* @trainer-field */
 };

@@ -95,6 +95,26 @@
 #define FRAUD_INGEST_COMMIT_INTERVAL_MS_MAX 60000 /* ingest.commit_interval_ms */
 
 /* ---- labeler (labeler/) ---- */
+#define FRAUD_LABELER_ID_MAX               128   /* bytes of a transaction, card or chargeback id */
+#define FRAUD_LABELER_FEATURES_BYTES_MAX   16384 /* bytes of a FeatureVector kept for its labels */
+#define FRAUD_LABELER_CHARGEBACK_BYTES_MAX 2048  /* bytes of one held Chargeback (kept for dlq) */
+#define FRAUD_LABELER_STATEMENTS_MAX       8     /* chargebacks and reviews kept per transaction */
+/* bytes of one encoded record (labeler/join.c checks its worst case against it) */
+#define FRAUD_LABELER_RECORD_BYTES_MAX                                                             \
+        (64 + FRAUD_LABELER_ID_MAX + FRAUD_LABELER_FEATURES_BYTES_MAX +                            \
+         FRAUD_LABELER_STATEMENTS_MAX *                                                            \
+                 (32 + FRAUD_LABELER_ID_MAX + FRAUD_LABELER_CHARGEBACK_BYTES_MAX))
+#define FRAUD_LABELER_LABEL_OVERHEAD_BYTES 512   /* a Label's bytes besides its FeatureVector */
+#define FRAUD_LABELER_DAYS_MAX             3660  /* labeler.maturity_days, labeler.horizon_days */
+#define FRAUD_LABELER_LATENESS_SEC_MAX     (30 * 86400) /* labeler.lateness_sec */
+#define FRAUD_LABELER_TIME_US_MAX          INT64_C(7258118400000000) /* latest event time: 2200 */
+#define FRAUD_LABELER_ADVANCE_CHUNK        256   /* due records taken from the index at once */
+#define FRAUD_LABELER_ADVANCE_RECORDS_MAX  65536 /* labeler.advance_records_max */
+#define FRAUD_LABELER_PENDING_KEYS_MAX     60000 /* state keys changed in one write batch */
+#define FRAUD_LABELER_PENDING_BYTES_MAX    (32u << 20) /* state bytes changed in one write batch */
+#define FRAUD_LABELER_MEMORY_RECORDS_MAX   50000000 /* records of the in-memory store (backtest) */
+#define FRAUD_LABELER_FLUSH_MS             30000 /* wait for a checkpoint's deliveries */
+#define FRAUD_LABELER_DETAIL_MAX           192   /* bytes of a rejection's human detail */
 
 /* ---- trainer (trainer/, tools/train.c) ---- */
 #define FRAUD_TRAIN_ROWS_MAX            10000000 /* labelled rows in one training run */
@@ -112,6 +132,18 @@
 #define FRAUD_TRAIN_PREDICT_CHUNK_ROWS  4096     /* rows converted to float per XGBoost call */
 #define FRAUD_TRAIN_XGB_PARAM_MAX       64       /* bytes of one formatted XGBoost parameter */
 #define FRAUD_TRAIN_XGB_JSON_MAX        256      /* bytes of an XGBoost array or predict config */
+#define FRAUD_TRAINER_DAYS_MAX          400      /* trainer.window_days and the other day counts */
+#define FRAUD_TRAINER_LATENESS_SEC_MAX  86400    /* trainer.label_lateness_sec */
+#define FRAUD_TRAINER_ROUND_SEC_MAX     86000    /* trainer.round_max_sec (max.poll.interval.ms <= 24 h) */
+#define FRAUD_TRAINER_NICE_MAX          19       /* trainer.nice */
+#define FRAUD_TRAINER_LABEL_VERSIONS_MAX 8       /* label versions kept per transaction */
+#define FRAUD_TRAINER_TXID_MAX          128      /* bytes of a transaction id, NUL included */
+#define FRAUD_TRAINER_PENDING_SLOTS     8192     /* rows staged in one write batch (2 x consume batch) */
+#define FRAUD_TRAINER_REGISTRY_VERSIONS_MAX 4096 /* versions one registry listing reads */
+#define FRAUD_TRAINER_REASON_MAX        256      /* bytes of a gate or status reason */
+#define FRAUD_TRAINER_ERR_MAX           4608     /* bytes of an error text (a path and why) */
+#define FRAUD_TRAINER_FLUSH_MS          30000    /* wait for dead letters' deliveries */
+#define FRAUD_TRAINER_ANNOUNCE_MS       10000    /* wait for a ModelAnnouncement's delivery */
 
 /* ---- scorer (scorer/) ---- */
 #define FRAUD_SCORER_RULES_FILE_BYTES_MAX (1 << 20) /* bytes of a rules file */

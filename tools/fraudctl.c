@@ -17,6 +17,7 @@
 #include "tools/evaluate_cmd.h"
 #include "tools/featurize.h"
 #include "tools/generate.h"
+#include "tools/model_cmd.h"
 #include "tools/train.h"
 #include "tools/watch.h"
 
@@ -34,6 +35,8 @@ static const struct command commands[] = {
         {"evaluate", "decide payment files with a model and rules; AP, recall by scenario",
          evaluate_cmd_main},
         {"watch", "print a live summary of the decisions on the scores topic", watch_main},
+        {"model", "list, show, promote or roll back model versions in the registry",
+         model_cmd_main},
 };
 
 static void usage(FILE *out) {

@@ -1,13 +1,12 @@
 /* train.c: `fraudctl train` (see train.h for the input, the split, the
  * thresholds and the output).
  *
- * Design.  This file is the I/O around the trainer's pure modules: it
- * reads the CSV into a struct train_table, cuts it by time into two
- * struct part (training, holdout; rows copied, file order kept), hands the
- * training part to trainer/fit.c, scores the holdout, asks
- * trainer/evaluate.c for metrics, threshold and band, and writes the model
- * directory.  The stage-5 daemon will do the same from labels instead of a
- * file, with the same fit and evaluate calls.
+ * Design.  This file is the CSV front end of the training round: it reads
+ * the file into a struct train_table and hands its rows to trainer/round.c,
+ * which cuts them by time, fits, evaluates and writes the model directory
+ * -- the same code the trainer daemon runs on rows from its label store.
+ * Here the holdout ends with the day of the latest event and the label
+ * cutoff is that event's time.
  *
  * Failure: nothing is written to DIR until both models are trained and
  * evaluated; gbdt.json and mlp.bin are written before model.yaml, so a
@@ -26,20 +25,16 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sysexits.h>
 
 #include "common/cli.h"
-#include "common/featureset.h"
 #include "lib/bounds.h"
 #include "lib/hash.h"
 #include "lib/time.h"
-#include "trainer/evaluate.h"
-#include "trainer/fit.h"
+#include "trainer/round.h"
 
-#define TRAIN_ERR_MAX    (PATH_MAX + 512) /* bytes of an error message (a path and why) */
-#define TRAIN_ROWS_FIRST 4096             /* rows allocated before the table first grows */
-#define TRAIN_PATH_MAX   PATH_MAX
+#define TRAIN_ERR_MAX    (FRAUD_TRAINER_ERR_MAX + 64) /* bytes of an error message */
+#define TRAIN_ROWS_FIRST 4096 /* rows allocated before the table first grows */
 
 /* ------------------------------------------------------------------ */
 /* Reading the CSV                                                      */
@@ -297,89 +292,22 @@ void train_table_release(struct train_table *t) {
 }
 
 /* ------------------------------------------------------------------ */
-/* The time split                                                       */
-/* ------------------------------------------------------------------ */
-
-/* Rows of the table, copied; arrays owned. */
-struct part {
-        size_t n, frauds;
-        double *x;
-        uint8_t *label;
-        int64_t *time_us;
-        uint64_t *card;
-        int64_t first_us, last_us;
-};
-
-static void part_release(struct part *p) {
-        free(p->x);
-        free(p->label);
-        free(p->time_us);
-        free(p->card);
-        memset(p, 0, sizeof(*p));
-}
-
-/* Copies the rows whose day is (holdout ? after : at or before) cut_day. */
-static int part_take(struct part *p, const struct train_table *t, int64_t cut_day, bool holdout) {
-        size_t k = 0, d = t->n_features;
-
-        memset(p, 0, sizeof(*p));
-        for (size_t i = 0; i < t->n_rows; i++)
-                p->n += (fraud_time_day_index(t->time_us[i]) > cut_day) == holdout;
-        p->x = malloc((p->n ? p->n : 1) * d * sizeof(double));
-        p->label = malloc(p->n ? p->n : 1);
-        p->time_us = malloc((p->n ? p->n : 1) * sizeof(int64_t));
-        p->card = malloc((p->n ? p->n : 1) * sizeof(uint64_t));
-        if (!p->x || !p->label || !p->time_us || !p->card) {
-                part_release(p);
-                return -ENOMEM;
-        }
-        p->first_us = INT64_MAX;
-        p->last_us = INT64_MIN;
-        for (size_t i = 0; i < t->n_rows; i++) {
-                if ((fraud_time_day_index(t->time_us[i]) > cut_day) != holdout)
-                        continue;
-                memcpy(p->x + k * d, t->x + i * d, d * sizeof(double));
-                p->label[k] = t->label[i];
-                p->time_us[k] = t->time_us[i];
-                p->card[k] = t->card[i];
-                p->frauds += t->label[i];
-                p->first_us = t->time_us[i] < p->first_us ? t->time_us[i] : p->first_us;
-                p->last_us = t->time_us[i] > p->last_us ? t->time_us[i] : p->last_us;
-                k++;
-        }
-        return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* One run                                                              */
 /* ------------------------------------------------------------------ */
-
-static const char *const model_names[EVALUATE_MODELS] = {"gbdt", "mlp", "cascade"};
 
 struct run {
         const struct fraud_settings *settings; /* borrowed */
         const char *input, *out_dir, *version, *parent;
         int64_t holdout_days;
         struct train_table table;
-        struct part train, holdout;
-        BoosterHandle gbdt;
-        struct fraud_mlp mlp;
-        struct fit_report gbdt_report, mlp_report;
-        double *p[EVALUATE_MODELS]; /* holdout scores */
-        double *fn_each;            /* holdout C_FN per row (the amount), or NULL */
-        struct evaluate_candidate candidate;
+        struct round_rows rows; /* views of table */
+        struct round round;
         char err[TRAIN_ERR_MAX];
 };
 
 static void run_release(struct run *r) {
+        round_release(&r->round);
         train_table_release(&r->table);
-        part_release(&r->train);
-        part_release(&r->holdout);
-        fit_gbdt_free(r->gbdt);
-        fraud_mlp_release(&r->mlp);
-        for (int k = 0; k < EVALUATE_MODELS; k++)
-                free(r->p[k]);
-        free(r->fn_each);
 }
 
 static int out_of_memory(struct run *r) {
@@ -387,9 +315,15 @@ static int out_of_memory(struct run *r) {
         return EX_OSERR;
 }
 
+/* Exit status of a round's failure; its reason goes to r->err. */
+static int run_failed(struct run *r, int ret, int status) {
+        snprintf(r->err, sizeof(r->err), "%s", r->round.err);
+        return ret == -ENOMEM ? EX_OSERR : status;
+}
+
 static int run_read(struct run *r) {
         FILE *in = fopen(r->input, "r");
-        int64_t last = INT64_MIN, cut;
+        int64_t last = INT64_MIN;
         int ret;
 
         if (!in) {
@@ -402,234 +336,48 @@ static int run_read(struct run *r) {
                 return ret == -ENOMEM ? EX_OSERR : ret == -EIO ? EX_IOERR : EX_DATAERR;
         for (size_t i = 0; i < r->table.n_rows; i++)
                 last = r->table.time_us[i] > last ? r->table.time_us[i] : last;
-        cut = fraud_time_day_index(last) - r->holdout_days;
-        if (part_take(&r->train, &r->table, cut, false) < 0 ||
-            part_take(&r->holdout, &r->table, cut, true) < 0)
-                return out_of_memory(r);
-        if (r->train.frauds == 0 || r->train.frauds == r->train.n || r->holdout.frauds == 0 ||
-            r->holdout.frauds == r->holdout.n) {
-                snprintf(r->err, sizeof(r->err),
-                         "training (%zu rows, %zu frauds) and holdout (%zu rows, %zu frauds) "
-                         "both need frauds and legitimate payments; try another --holdout-days",
-                         r->train.n, r->train.frauds, r->holdout.n, r->holdout.frauds);
+        r->rows = (struct round_rows){
+                .n_rows = r->table.n_rows,
+                .n_features = r->table.n_features,
+                .names = (const char(*)[FRAUD_MODELFILE_NAME_MAX])r->table.names,
+                .x = r->table.x,
+                .label = r->table.label,
+                .time_us = r->table.time_us,
+                .card = r->table.card,
+                .rows_rejected = r->table.rows_rejected,
+        };
+        round_init(&r->round, r->settings, &r->rows);
+        ret = round_split(&r->round, fraud_time_day_index(last), r->holdout_days);
+        if (ret == -EDOM) {
+                snprintf(r->err, sizeof(r->err), "%s; try another --holdout-days", r->round.err);
                 return EX_DATAERR;
         }
-        return 0;
+        return ret < 0 ? out_of_memory(r) : 0;
 }
 
 static int run_fit(struct run *r) {
-        const struct fraud_settings_trainer *s = &r->settings->trainer;
-        const struct fit_data d = {r->train.x, r->train.label, r->train.n, r->table.n_features};
-        const struct fit_gbdt_params gp = {.rounds = (uint32_t)s->gbdt_rounds,
-                                           .max_depth = (uint32_t)s->gbdt_max_depth,
-                                           .eta = s->gbdt_eta,
-                                           .pos_weight = s->pos_weight,
-                                           .threads = (uint32_t)s->threads,
-                                           .seed = (uint64_t)s->seed};
-        const struct fit_mlp_params mp = {.hidden_layers = (uint32_t)s->mlp_hidden_layers,
-                                          .hidden = (uint32_t)s->mlp_hidden,
-                                          .epochs = (uint32_t)s->mlp_epochs,
-                                          .batch_rows = (uint32_t)s->mlp_batch_rows,
-                                          .learning_rate = s->mlp_learning_rate,
-                                          .pos_weight = s->pos_weight,
-                                          .seed = (uint64_t)s->seed};
-        int ret;
+        int ret = round_fit(&r->round);
 
-        ret = fit_gbdt(&d, &gp, &r->gbdt, &r->gbdt_report, r->err, sizeof(r->err));
         if (ret == 0)
-                ret = fit_gbdt_calibrate(r->gbdt, r->gbdt_report.pos_weight, r->err,
-                                         sizeof(r->err));
-        if (ret < 0)
-                return ret == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
-        ret = fit_mlp(&d, &mp, &r->mlp, &r->mlp_report);
-        if (ret < 0) {
-                snprintf(r->err, sizeof(r->err), "mlp: %s", strerror(-ret));
-                return ret == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
-        }
-        fit_mlp_calibrate(&r->mlp, r->mlp_report.pos_weight);
-        return 0;
-}
-
-/* Holdout scores of the GBDT and the MLP (the cascade's come with the band,
- * in run_evaluate). */
-static int run_score(struct run *r) {
-        size_t n = r->holdout.n, d = r->table.n_features;
-        double *scratch = malloc(fraud_mlp_scratch_size(&r->mlp) * sizeof(double));
-        int ret = 0;
-
-        for (int k = 0; k < EVALUATE_MODELS; k++)
-                r->p[k] = calloc(n, sizeof(double));
-        if (!scratch || !r->p[EVALUATE_GBDT] || !r->p[EVALUATE_MLP] || !r->p[EVALUATE_CASCADE]) {
-                free(scratch);
-                return out_of_memory(r);
-        }
-        ret = fit_gbdt_predict(r->gbdt, r->holdout.x, n, d, r->p[EVALUATE_GBDT], r->err,
-                               sizeof(r->err));
-        for (size_t i = 0; ret == 0 && i < n; i++)
-                r->p[EVALUATE_MLP][i] = fraud_mlp_forward(&r->mlp, r->holdout.x + i * d, scratch);
-        free(scratch);
-        return ret < 0 ? EX_SOFTWARE : 0;
-}
-
-/* C_FN per holdout row when the scorer takes it from the amount. */
-static int run_costs(struct run *r, struct evaluate_costs *c) {
-        const struct fraud_settings_scorer *s = &r->settings->scorer;
-        long amount = -1;
-
-        *c = (struct evaluate_costs){.false_positive = s->cost_false_positive,
-                                     .false_negative = s->cost_false_negative};
-        for (size_t f = 0; s->cost_fn_is_amount && f < r->table.n_features; f++)
-                if (!strcmp(r->table.names[f], "amount"))
-                        amount = (long)f;
-        if (amount < 0)
-                return 0;
-        if (!(r->fn_each = malloc((r->holdout.n ? r->holdout.n : 1) * sizeof(double))))
-                return out_of_memory(r);
-        for (size_t i = 0; i < r->holdout.n; i++)
-                r->fn_each[i] = fmax(0, r->holdout.x[i * r->table.n_features + (size_t)amount]);
-        c->false_negative_each = r->fn_each;
-        return 0;
-}
-
-static int run_evaluate(struct run *r) {
-        const struct evaluate_holdout h = {r->holdout.label, r->holdout.time_us, r->holdout.card,
-                                           r->holdout.n};
-        struct evaluate_costs costs;
-        int ret = run_costs(r, &costs);
-
-        if (ret != 0)
-                return ret;
-        ret = evaluate_candidate(&h, r->p[EVALUATE_GBDT], r->p[EVALUATE_MLP],
-                                 r->settings->trainer.band_share,
-                                 (size_t)r->settings->trainer.precision_k, &costs,
-                                 r->p[EVALUATE_CASCADE], &r->candidate);
-        if (ret < 0) {
-                snprintf(r->err, sizeof(r->err), "evaluation: %s", strerror(-ret));
-                return ret == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
-        }
-        return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* The model directory                                                  */
-/* ------------------------------------------------------------------ */
-
-static void entry_add(struct fraud_modelfile_entry *e, size_t *n, const char *prefix,
-                      const char *name, double value) {
-        snprintf(e[*n].name, sizeof(e[*n].name), "%s%s%s", prefix, prefix[0] ? "_" : "", name);
-        e[*n].value = value;
-        ++*n;
-}
-
-static void modelfile_metrics(const struct run *r, struct fraud_modelfile *m) {
-        for (int k = 0; k < EVALUATE_MODELS; k++) {
-                const struct evaluate_scores *s = &r->candidate.scores[k];
-                const char *p = model_names[k];
-
-                entry_add(m->metrics, &m->n_metrics, p, "auc_roc", s->auc_roc);
-                entry_add(m->metrics, &m->n_metrics, p, "average_precision", s->average_precision);
-                entry_add(m->metrics, &m->n_metrics, p, "card_precision_at_k", s->card_precision);
-                entry_add(m->metrics, &m->n_metrics, p, "recall", s->recall);
-                entry_add(m->metrics, &m->n_metrics, p, "false_positive_rate",
-                          s->false_positive_rate);
-                entry_add(m->metrics, &m->n_metrics, p, "cost_savings", s->savings);
-                entry_add(m->metrics, &m->n_metrics, p, "cost_savings_bayes", s->savings_bayes);
-        }
-        entry_add(m->metrics, &m->n_metrics, "", "train_rows", (double)r->train.n);
-        entry_add(m->metrics, &m->n_metrics, "", "train_frauds", (double)r->train.frauds);
-        entry_add(m->metrics, &m->n_metrics, "", "holdout_rows", (double)r->holdout.n);
-        entry_add(m->metrics, &m->n_metrics, "", "holdout_frauds", (double)r->holdout.frauds);
-        entry_add(m->metrics, &m->n_metrics, "", "rows_rejected", (double)r->table.rows_rejected);
-        entry_add(m->metrics, &m->n_metrics, "", "mlp_loss_initial", r->mlp_report.loss_initial);
-        entry_add(m->metrics, &m->n_metrics, "", "mlp_loss_final", r->mlp_report.loss_final);
-}
-
-static void modelfile_params(const struct run *r, struct fraud_modelfile *m) {
-        const struct fraud_settings_trainer *s = &r->settings->trainer;
-        const struct fraud_settings_scorer *c = &r->settings->scorer;
-        const struct fraud_modelfile_entry e[] = {
-                {"gbdt_rounds", (double)s->gbdt_rounds},
-                {"gbdt_max_depth", (double)s->gbdt_max_depth},
-                {"gbdt_eta", s->gbdt_eta},
-                {"threads", (double)s->threads},
-                {"mlp_hidden_layers", (double)s->mlp_hidden_layers},
-                {"mlp_hidden", (double)s->mlp_hidden},
-                {"mlp_epochs", (double)s->mlp_epochs},
-                {"mlp_batch_rows", (double)s->mlp_batch_rows},
-                {"mlp_learning_rate", s->mlp_learning_rate},
-                {"pos_weight", r->gbdt_report.pos_weight},
-                {"seed", (double)s->seed},
-                {"holdout_days", (double)r->holdout_days},
-                {"precision_k", (double)s->precision_k},
-                {"band_share", s->band_share},
-                {"cost_false_positive", c->cost_false_positive},
-                {"cost_false_negative", c->cost_false_negative},
-                {"cost_fn_is_amount", r->fn_each != NULL},
-        };
-
-        for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++)
-                m->params[m->n_params++] = e[i];
-}
-
-static void modelfile_fill(const struct run *r, struct fraud_modelfile *m) {
-        const char *names[FRAUD_MODELFILE_FEATURES_MAX];
-        char day[FRAUD_TIME_ISO8601_MAX];
-
-        memset(m, 0, sizeof(*m));
-        fraud_time_format_iso8601(r->holdout.last_us, day);
-        if (r->version)
-                snprintf(m->version, sizeof(m->version), "%s", r->version);
-        else
-                snprintf(m->version, sizeof(m->version), "train-%.4s%.2s%.2s", day, day + 5,
-                         day + 8);
-        snprintf(m->parent_version, sizeof(m->parent_version), "%s", r->parent ? r->parent : "");
-        m->created_at_us = m->label_cutoff_us = m->data_end_us = r->holdout.last_us;
-        m->data_start_us = r->train.first_us;
-        m->n_features = r->table.n_features;
-        for (size_t f = 0; f < m->n_features; f++) {
-                memcpy(m->feature_names[f], r->table.names[f], FRAUD_MODELFILE_NAME_MAX);
-                names[f] = r->table.names[f];
-        }
-        m->feature_schema_hash = fraud_featureset_hash(names, m->n_features);
-        m->block_threshold = r->candidate.block_threshold;
-        m->review_threshold = r->candidate.review_threshold;
-        m->band_low = r->candidate.band_low;
-        m->band_high = r->candidate.band_high;
-        modelfile_metrics(r, m);
-        modelfile_params(r, m);
-        snprintf(m->status, sizeof(m->status), "candidate");
-        snprintf(m->status_reason, sizeof(m->status_reason), "trained by fraudctl train");
-        m->has_mlp = true;
+                ret = round_evaluate(&r->round);
+        return ret < 0 ? run_failed(r, ret, EX_SOFTWARE) : 0;
 }
 
 static int run_write(struct run *r) {
-        char path[TRAIN_PATH_MAX];
-        struct fraud_modelfile *m;
+        const struct round_meta meta = {.version = r->version,
+                                        .parent = r->parent,
+                                        .label_cutoff_us = INT64_MIN,
+                                        .status = "candidate",
+                                        .status_reason = "trained by fraudctl train"};
+        struct fraud_modelfile *m = malloc(sizeof(*m));
         int ret;
 
-        if (strlen(r->out_dir) + sizeof("/model.yaml.tmp") > sizeof(path)) {
-                snprintf(r->err, sizeof(r->err), "%s: %s", r->out_dir, strerror(ENAMETOOLONG));
-                return EX_CANTCREAT;
-        }
-        if (mkdir(r->out_dir, 0755) < 0 && errno != EEXIST) {
-                snprintf(r->err, sizeof(r->err), "%s: %s", r->out_dir, strerror(errno));
-                return EX_CANTCREAT;
-        }
-        snprintf(path, sizeof(path), "%s/gbdt.json", r->out_dir);
-        if (fit_gbdt_save(r->gbdt, path, r->err, sizeof(r->err)) < 0)
-                return EX_CANTCREAT;
-        snprintf(path, sizeof(path), "%s/mlp.bin", r->out_dir);
-        if ((ret = fraud_mlp_save(&r->mlp, path)) < 0) {
-                snprintf(r->err, sizeof(r->err), "%s: %s", path, strerror(-ret));
-                return EX_CANTCREAT;
-        }
-        if (!(m = malloc(sizeof(*m))))
+        if (!m)
                 return out_of_memory(r);
-        modelfile_fill(r, m);
-        if ((ret = fraud_modelfile_write(m, r->out_dir)) < 0)
-                snprintf(r->err, sizeof(r->err), "%s/model.yaml: %s", r->out_dir, strerror(-ret));
+        round_modelfile(&r->round, &meta, m);
+        ret = round_write(&r->round, r->out_dir, m);
         free(m);
-        return ret < 0 ? EX_CANTCREAT : 0;
+        return ret < 0 ? run_failed(r, ret, EX_CANTCREAT) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -637,27 +385,28 @@ static int run_write(struct run *r) {
 /* ------------------------------------------------------------------ */
 
 static void run_print(const struct run *r) {
+        const struct round *d = &r->round;
         char first[FRAUD_TIME_ISO8601_MAX], cut[FRAUD_TIME_ISO8601_MAX],
                 last[FRAUD_TIME_ISO8601_MAX];
 
-        fraud_time_format_iso8601(r->train.first_us, first);
-        fraud_time_format_iso8601(r->holdout.first_us, cut);
-        fraud_time_format_iso8601(r->holdout.last_us, last);
+        fraud_time_format_iso8601(d->train.first_us, first);
+        fraud_time_format_iso8601(d->holdout.first_us, cut);
+        fraud_time_format_iso8601(d->holdout.last_us, last);
         printf("rows: %zu read, %zu rejected; training %zu (%zu frauds) from %.10s, holdout %zu "
                "(%zu frauds) %.10s to %.10s\n",
-               r->table.n_rows, r->table.rows_rejected, r->train.n, r->train.frauds, first,
-               r->holdout.n, r->holdout.frauds, cut, last);
-        printf("class weight %.4g; mlp loss %.4f -> %.4f\n", r->gbdt_report.pos_weight,
-               r->mlp_report.loss_initial, r->mlp_report.loss_final);
+               r->table.n_rows, r->table.rows_rejected, d->train.n, d->train.frauds, first,
+               d->holdout.n, d->holdout.frauds, cut, last);
+        printf("class weight %.4g; mlp loss %.4f -> %.4f\n", d->gbdt_report.pos_weight,
+               d->mlp_report.loss_initial, d->mlp_report.loss_final);
         printf("block_threshold %.6g, band [%.6g, %.6g], review_threshold %.6g\n",
-               r->candidate.block_threshold, r->candidate.band_low, r->candidate.band_high,
-               r->candidate.review_threshold);
+               d->candidate.block_threshold, d->candidate.band_low, d->candidate.band_high,
+               d->candidate.review_threshold);
         printf("%-8s %8s %8s %8s %8s %8s %14s %14s\n", "holdout", "auc_roc", "avg_prec", "card_p@k",
                "recall", "fpr", "savings", "savings_bayes");
         for (int k = 0; k < EVALUATE_MODELS; k++) {
-                const struct evaluate_scores *s = &r->candidate.scores[k];
+                const struct evaluate_scores *s = &d->candidate.scores[k];
 
-                printf("%-8s %8.4f %8.4f %8.4f %8.4f %8.5f %14.2f %14.2f\n", model_names[k],
+                printf("%-8s %8.4f %8.4f %8.4f %8.4f %8.5f %14.2f %14.2f\n", round_model_names[k],
                        s->auc_roc, s->average_precision, s->card_precision, s->recall,
                        s->false_positive_rate, s->savings, s->savings_bayes);
         }
@@ -738,10 +487,6 @@ static int run_all(struct run *r) {
 
         if (status == 0)
                 status = run_fit(r);
-        if (status == 0)
-                status = run_score(r);
-        if (status == 0)
-                status = run_evaluate(r);
         if (status == 0)
                 status = run_write(r);
         if (status == 0) {

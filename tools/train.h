@@ -17,7 +17,8 @@
  * from the day of the latest event; everything before trains.  Both parts
  * need frauds and legitimate payments.
  *
- * Training: GBDT and MLP (trainer/fit.h) with the trainer settings, both
+ * Training: one round of trainer/round.h, the code the trainer daemon runs
+ * every day: GBDT and MLP (trainer/fit.h) with the trainer settings, both
  * calibrated back to probabilities after class weighting.
  *
  * Thresholds, on the holdout, under the scorer's cost model

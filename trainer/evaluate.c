@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/time.h"
 
@@ -358,5 +359,30 @@ int evaluate_candidate(const struct evaluate_holdout *h, const double *p_gbdt, c
         }
         for (int m = 0; r == 0 && m < EVALUATE_MODELS; m++)
                 r = scores_at(h, p[m], out->block_threshold, k, costs, &out->scores[m]);
+        return r;
+}
+
+int evaluate_at_thresholds(const struct evaluate_holdout *h, const double *p_gbdt,
+                           const double *p_mlp, const struct evaluate_candidate *t, size_t k,
+                           const struct evaluate_costs *costs, double *p_cascade,
+                           struct evaluate_candidate *out) {
+        int r = 0;
+
+        memset(out, 0, sizeof(*out));
+        out->block_threshold = t->block_threshold;
+        out->review_threshold = t->review_threshold;
+        out->band_low = t->band_low;
+        out->band_high = t->band_high;
+        for (size_t i = 0; i < h->n; i++) {
+                bool in_band = p_mlp && p_gbdt[i] >= t->band_low && p_gbdt[i] <= t->band_high;
+
+                p_cascade[i] = in_band ? p_mlp[i] : p_gbdt[i];
+        }
+        r = scores_at(h, p_gbdt, t->block_threshold, k, costs, &out->scores[EVALUATE_GBDT]);
+        if (r == 0 && p_mlp)
+                r = scores_at(h, p_mlp, t->block_threshold, k, costs, &out->scores[EVALUATE_MLP]);
+        if (r == 0)
+                r = scores_at(h, p_cascade, t->block_threshold, k, costs,
+                              &out->scores[EVALUATE_CASCADE]);
         return r;
 }

@@ -128,6 +128,17 @@ int evaluate_candidate(const struct evaluate_holdout *h, const double *p_gbdt, c
                        double band_share, size_t k, const struct evaluate_costs *costs,
                        double *p_cascade, struct evaluate_candidate *out);
 
+/* The same figures for a model whose thresholds are set already (the
+ * champion judged on a challenger's holdout, as it serves): t's
+ * block_threshold, band_low and band_high are used, not chosen; p_mlp NULL
+ * for a model without an MLP (its cascade is then its GBDT and its MLP
+ * figures stay 0).  out's thresholds are t's.  -EDOM when the holdout
+ * lacks a class, -EINVAL, -ENOMEM. */
+int evaluate_at_thresholds(const struct evaluate_holdout *h, const double *p_gbdt,
+                           const double *p_mlp, const struct evaluate_candidate *t, size_t k,
+                           const struct evaluate_costs *costs, double *p_cascade,
+                           struct evaluate_candidate *out);
+
 /* Sorts idx[0..n) by score, highest first, ties by index (deterministic).
  * For callers that rank more than once (the band choice). */
 void evaluate_rank(const double *score, size_t *idx, size_t n);

@@ -253,6 +253,42 @@ START_TEST(test_evaluate_candidate_rescores_band_with_mlp) {
 }
 END_TEST
 
+START_TEST(test_evaluate_at_thresholds_uses_the_given_threshold_and_band) {
+        const double g[] = {0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+        const double m[] = {0.01, 0.01, 0.01, 0.99, 0.99, 0.02, 0.99, 0.01, 0.01, 0.01};
+        const uint8_t y[] = {0, 0, 0, 0, 1, 0, 1, 1, 1, 1};
+        const int64_t t[10] = {0};
+        const uint64_t card[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        const struct evaluate_holdout h = {y, t, card, N(y)};
+        const struct evaluate_costs costs = {.false_positive = 1, .false_negative = 1};
+        /* a champion's own thresholds: block above 0.35, band [0.3, 0.5] */
+        const struct evaluate_candidate own = {.block_threshold = 0.35,
+                                               .review_threshold = 0.3,
+                                               .band_low = 0.3,
+                                               .band_high = 0.5};
+        struct evaluate_candidate c;
+        double cascade[10];
+
+        ck_assert_int_eq(evaluate_at_thresholds(&h, g, m, &own, 5, &costs, cascade, &c), 0);
+        ck_assert_double_eq(c.block_threshold, 0.35);
+        ck_assert_double_eq(c.band_high, 0.5);
+        for (size_t i = 0; i < N(g); i++) /* band ends included: 0.3, 0.4, 0.5 */
+                ck_assert_double_eq(cascade[i], i >= 3 && i <= 5 ? m[i] : g[i]);
+        /* GBDT above 0.35: 0.4 .. 0.9, 5 frauds of 5, 1 legitimate (0.5) */
+        ck_assert_double_eq_tol(c.scores[EVALUATE_GBDT].recall, 1, 1e-12);
+        ck_assert_double_eq_tol(c.scores[EVALUATE_GBDT].false_positive_rate, 1.0 / 5, 1e-12);
+        /* cascade: 0.3 (legitimate, MLP 0.99) flagged, 0.5 (MLP 0.02) not */
+        ck_assert_double_eq_tol(c.scores[EVALUATE_CASCADE].false_positive_rate, 1.0 / 5, 1e-12);
+        ck_assert_double_eq_tol(c.scores[EVALUATE_CASCADE].recall, 1, 1e-12);
+        /* no MLP: the cascade is the GBDT, the MLP's figures stay 0 */
+        ck_assert_int_eq(evaluate_at_thresholds(&h, g, NULL, &own, 5, &costs, cascade, &c), 0);
+        for (size_t i = 0; i < N(g); i++)
+                ck_assert_double_eq(cascade[i], g[i]);
+        ck_assert_double_eq(c.scores[EVALUATE_MLP].auc_roc, 0);
+        ck_assert_double_eq(c.scores[EVALUATE_CASCADE].auc_roc, c.scores[EVALUATE_GBDT].auc_roc);
+}
+END_TEST
+
 START_TEST(test_evaluate_rank_orders_high_first_ties_by_index) {
         const double s[] = {0.2, 0.9, 0.2, 0.5};
         size_t idx[4];
@@ -281,4 +317,5 @@ TESTING_MAIN("evaluate", test_evaluate_auc_of_distinct_scores,
              test_evaluate_cost_optimal_threshold_flags_all_below_lowest,
              test_evaluate_band_holds_share_nearest_threshold,
              test_evaluate_candidate_rescores_band_with_mlp,
+             test_evaluate_at_thresholds_uses_the_given_threshold_and_band,
              test_evaluate_rank_orders_high_first_ties_by_index)
