@@ -3,7 +3,7 @@
  *
  *   bench_pipeline [--rates R1,R2,...] [--seconds N] [--warmup N]
  *                  [--model-dir DIR | --no-model] [--keep]
- *                  [--yaml 'kafka: {linger_ms: 1}']
+ *                  [--yaml 'kafka: {linger_ms: 1}'] [--beside CMD]
  *
  * Five processes, as in production on one machine: fraud-broker (the
  * embedded broker), fraud-ingest, fraud-velocity, fraud-scorer (the built
@@ -24,6 +24,10 @@
  * p99.9 and max, exact (sorted), and the part from ingest to scorer from
  * the Score's own wall-clock stamps.
  *
+ * --beside CMD measures each rate a second time while CMD runs (through
+ * /bin/sh, stopped after the measurement if still running): e.g. a
+ * training, to see what it costs the decision path on the same machine.
+ *
  * Models: like ./run-demo.sh, the scorer gets a GBDT and an MLP trained on
  * 35 simulated days before the stream (fraudctl generate, features, train;
  * about a minute), so every stage of the cascade runs; --model-dir reuses
@@ -31,16 +35,12 @@
  * deploy/config/rules.yaml.  Nothing is asserted.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,6 +79,7 @@ struct pipe_slot {
 
 struct pipe_phase {
         double rate;
+        bool beside; /* measured while --beside ran */
         uint64_t sent, scored;
         int64_t first_sent_ns, last_scored_ns;
         double *latency_ms; /* scored entries */
@@ -98,7 +99,9 @@ struct pipe {
         size_t n_rates;
         unsigned seconds, warmup;
         struct pipe_slot *table;
-        struct pipe_phase phases[PIPE_RATES_MAX + 1];
+        const char *beside; /* --beside: a command run beside a second measurement */
+        size_t n_phases;    /* measured phases: a rate, or a rate twice with --beside */
+        struct pipe_phase phases[2 * PIPE_RATES_MAX + 1];
         struct fraud_settings settings;
         struct fraud_connect prod_conn, cons_conn;
         struct fraud_kafka_producer *producer;
@@ -379,9 +382,9 @@ static void pipe_report(struct pipe_phase *ph) {
         static const char *const parts[3] = {"publish->ingest", "ingest->scorer", "scorer->read"};
 
         qsort(ph->latency_ms, ph->scored, sizeof(double), cmp_double);
-        printf("%7.0f/s  sent %7" PRIu64 "  scored %7" PRIu64 "  sustained %7.0f/s  "
+        printf("%7.0f/s%s  sent %7" PRIu64 "  scored %7" PRIu64 "  sustained %7.0f/s  "
                "p50 %6.2f  p99 %6.2f  p99.9 %6.2f  max %7.2f ms\n",
-               ph->rate, ph->sent, ph->scored, window > 0 ? (double)ph->scored / window : 0,
+               ph->rate, ph->beside ? " beside" : "", ph->sent, ph->scored, window > 0 ? (double)ph->scored / window : 0,
                quantile(ph->latency_ms, ph->scored, 0.5), quantile(ph->latency_ms, ph->scored, 0.99),
                quantile(ph->latency_ms, ph->scored, 0.999),
                ph->scored ? ph->latency_ms[ph->scored - 1] : 0);
@@ -416,7 +419,8 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
                 {"rates", required_argument, NULL, 'r'},  {"seconds", required_argument, NULL, 's'},
                 {"warmup", required_argument, NULL, 'w'}, {"model-dir", required_argument, NULL, 'm'},
                 {"no-model", no_argument, NULL, 'n'},     {"keep", no_argument, NULL, 'k'},
-                {"yaml", required_argument, NULL, 'K'},  {"help", no_argument, NULL, 'h'},
+                {"yaml", required_argument, NULL, 'K'},  {"beside", required_argument, NULL, 'B'},
+                {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
         int c;
@@ -442,6 +446,8 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
                         *(c == 's' ? &p->seconds : &p->warmup) = (unsigned)v;
                 } else if (c == 'm') {
                         p->model_dir = optarg;
+                } else if (c == 'B') {
+                        p->beside = optarg;
                 } else if (c == 'K') {
                         p->extra_yaml = optarg;
                 } else if (c == 'n') {
@@ -452,7 +458,9 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
                         printf("usage: bench_pipeline [--rates R1,R2,...] [--seconds N] "
                                "[--warmup N] [--model-dir DIR | --no-model] [--keep]\n"
                                "                      [--yaml TEXT]  (more sections of the "
-                               "daemons' configuration, e.g. kafka or topics)\n");
+                               "daemons' configuration, e.g. kafka or topics)\n"
+                               "                      [--beside CMD] (each rate measured again "
+                               "while CMD runs, e.g. a training)\n");
                         exit(0);
                 } else if (c == '?') {
                         return -EINVAL;
@@ -467,14 +475,16 @@ static int pipe_alloc(struct pipe *p) {
         p->table = calloc((size_t)1 << PIPE_TABLE_BITS, sizeof(*p->table));
         if (!p->table)
                 return -ENOMEM;
-        for (size_t i = 0; i <= p->n_rates; i++) {
-                double rate = i ? p->rates[i - 1] : p->rates[0];
+        p->n_phases = p->n_rates * (p->beside ? 2 : 1);
+        for (size_t i = 0; i <= p->n_phases; i++) {
+                double rate = i ? p->rates[(i - 1) / (p->beside ? 2 : 1)] : p->rates[0];
                 unsigned secs = i ? p->seconds : p->warmup + PIPE_START_MAX_S;
 
                 per_phase = (size_t)(rate * secs * 1.1) + 1024;
                 if (i == 0)
                         per_phase += (size_t)(rate * 10); /* probes */
                 p->phases[i].rate = rate;
+                p->phases[i].beside = p->beside && i > 0 && i % 2 == 0;
                 p->phases[i].latency_ms = calloc(per_phase, sizeof(double));
                 if (!p->phases[i].latency_ms)
                         return -ENOMEM;
@@ -483,6 +493,33 @@ static int pipe_alloc(struct pipe *p) {
                                 return -ENOMEM;
         }
         return 0;
+}
+
+/* The --beside command, through the shell, its output to beside.log. */
+static pid_t pipe_beside_start(struct pipe *p) {
+        char log[PROCS_PATH_MAX], cmd[4096];
+        const char *const argv[] = {"/bin/sh", "-c", cmd, NULL};
+
+        procs_path(log, p->procs.work, "beside.log");
+        if (snprintf(cmd, sizeof(cmd), "exec %s", p->beside) >= (int)sizeof(cmd))
+                return -1;
+        return procs_spawn(argv, log);
+}
+
+/* Stops the --beside command if it still runs, and says how it ended. */
+static void pipe_beside_stop(pid_t pid) {
+        int status;
+
+        if (pid <= 0)
+                return;
+        if (waitpid(pid, &status, WNOHANG) == 0) {
+                kill(pid, SIGTERM);
+                waitpid(pid, &status, 0);
+                printf("           (the command beside was still running; stopped)\n");
+        } else {
+                printf("           (the command beside ended with status %d)\n",
+                       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+        }
 }
 
 static int pipe_measure(struct pipe *p) {
@@ -497,11 +534,19 @@ static int pipe_measure(struct pipe *p) {
         pipe_drain(p, 0, PIPE_DRAIN_MAX_S);
         printf("offered    sent / scored, sustained = scores per second of the window, "
                "latency = publish to Score read\n");
-        for (size_t i = 1; i <= p->n_rates; i++) {
-                if (pipe_offer(p, (uint8_t)i, p->rates[i - 1], p->seconds) < 0)
+        for (size_t i = 1; i <= p->n_phases; i++) {
+                struct pipe_phase *ph = &p->phases[i];
+                pid_t beside = ph->beside ? pipe_beside_start(p) : 0;
+                int r;
+
+                if (beside < 0)
                         return -1;
+                r = pipe_offer(p, (uint8_t)i, ph->rate, p->seconds);
                 pipe_drain(p, (uint8_t)i, PIPE_DRAIN_MAX_S);
-                pipe_report(&p->phases[i]);
+                pipe_beside_stop(beside);
+                if (r < 0)
+                        return -1;
+                pipe_report(ph);
         }
         if (p->unknown_scores || p->duplicate_scores)
                 printf("note: %" PRIu64 " Scores of unknown ids, %" PRIu64 " duplicates\n",
@@ -515,7 +560,7 @@ static void pipe_release(struct pipe *p) {
         procs_release(&p->procs);
         sim_free(p->sim);
         fraud_settings_release(&p->settings);
-        for (size_t i = 0; i <= PIPE_RATES_MAX; i++) {
+        for (size_t i = 0; i <= 2 * PIPE_RATES_MAX; i++) {
                 free(p->phases[i].latency_ms);
                 for (int k = 0; k < 3; k++)
                         free(p->phases[i].part_ms[k]);

@@ -942,16 +942,15 @@ struct publisher {
         char bad[FRAUD_GENERATE_LINE_MAX];
 };
 
-/* cb's strings are borrowed by the message for the duration of the call. */
-static size_t chargeback_pack(struct sim_chargeback *cb, uint8_t *buf) {
+size_t generate_chargeback_protobuf(const struct sim_chargeback *cb, uint8_t *buf) {
         Fraud__Chargeback m = FRAUD__CHARGEBACK__INIT;
         char currency[8], reason[8], none[1] = "";
 
         snprintf(currency, sizeof(currency), "%s", cb->currency);
         snprintf(reason, sizeof(reason), "%s", cb->reason);
         m.schema_version = CHARGEBACK_SCHEMA_VERSION;
-        m.transaction_id = cb->transaction_id;
-        m.chargeback_id = cb->chargeback_id;
+        m.transaction_id = (char *)cb->transaction_id; /* packed, never written */
+        m.chargeback_id = (char *)cb->chargeback_id;
         m.event_time_us = cb->time_ms * 1000;
         m.transaction_time_us = cb->transaction_time_ms * 1000;
         m.amount_minor = cb->amount_minor;
@@ -959,8 +958,8 @@ static size_t chargeback_pack(struct sim_chargeback *cb, uint8_t *buf) {
         m.reason = reason;
         m.kind = FRAUD__CHARGEBACK_KIND__CHARGEBACK_KIND_CHARGEBACK;
         m.card_hash = none;
-        m.merchant_id = cb->merchant_id;
-        m.terminal_id = cb->terminal_id;
+        m.merchant_id = (char *)cb->merchant_id;
+        m.terminal_id = (char *)cb->terminal_id;
         assert(fraud__chargeback__get_packed_size(&m) <= FRAUD_GENERATE_LINE_MAX);
         return fraud__chargeback__pack(&m, buf);
 }
@@ -998,7 +997,7 @@ static int publish_event(struct publisher *pub, struct sim_event *ev) {
                 rec.topic = pub->topic_chargebacks;
                 rec.key = ev->cb.transaction_id;
                 rec.key_size = strlen(ev->cb.transaction_id);
-                rec.value_size = chargeback_pack(&ev->cb, pub->buf);
+                rec.value_size = generate_chargeback_protobuf(&ev->cb, pub->buf);
         }
         return fraud_kafka_producer_send(pub->producer, &rec, NULL);
 }

@@ -109,6 +109,12 @@ size_t generate_transaction_json(const struct sim_transaction *tx, bool with_tru
 size_t generate_chargeback_csv(const struct sim_chargeback *cb, char *buf);
 size_t generate_chargeback_json(const struct sim_chargeback *cb, char *buf);
 
+/* The chargeback as the protobuf fraud.Chargeback published on
+ * topics.chargebacks (kind CHARGEBACK, card_hash empty: the simulator does
+ * not know ingest's key), into buf (FRAUD_GENERATE_LINE_MAX bytes); the
+ * length written is returned. */
+size_t generate_chargeback_protobuf(const struct sim_chargeback *cb, uint8_t *buf);
+
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (24 bytes, no NUL); returns buf + 24. */
 char *generate_timestamp(int64_t time_ms, char *buf);
 
