@@ -34,12 +34,14 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_STRING(S, kafka.ssl_ca_location, "", 0, PATH_MAX_,
                             "CA certificate file or directory that verifies the brokers. Empty: "
                             "the system's default store."),
-        FRAUD_CONFIG_INT(S, kafka.linger_ms, 2, 1, 100,
-                         "How long the producer waits to fill a batch. The embedded broker wants "
-                         "1 to 5 ms; 0 is not allowed."),
-        FRAUD_CONFIG_INT(S, kafka.fetch_wait_max_ms, 2, 1, 500,
+        FRAUD_CONFIG_INT(S, kafka.linger_ms, 1, 1, 100,
+                         "How long the producer waits to fill a batch: every hop of the "
+                         "pipeline waits up to this long. The embedded broker wants 1 to 5 ms; "
+                         "0 is not allowed."),
+        FRAUD_CONFIG_INT(S, kafka.fetch_wait_max_ms, 1, 1, 500,
                          "Longest a fetch waits for data. An idle fetch on the embedded broker "
-                         "always waits this long, so keep it small."),
+                         "always waits this long, even when data arrives meanwhile, so keep it "
+                         "small."),
         FRAUD_CONFIG_CHOICE(S, kafka.compression, "lz4", "none|lz4|zstd|gzip|snappy",
                             "Compression of produced batches. lz4 or zstd keep the embedded "
                             "broker's 5 MiB per partition from filling up."),
@@ -75,9 +77,12 @@ static const struct fraud_config_key settings_keys[] = {
                             "Models published by the trainer and loaded by the scorer."),
         FRAUD_CONFIG_STRING(S, topics.dlq, "dlq", 1, TOPIC_MAX_,
                             "Rejected input, with the reason and the original bytes."),
-        FRAUD_CONFIG_INT(S, topics.partitions, 6, 1, FRAUD_MOCK_PARTITIONS_MAX,
-                         "Partitions of each topic the embedded broker creates. More partitions "
-                         "allow more processes per stage."),
+        FRAUD_CONFIG_INT(S, topics.partitions, 1, 1, FRAUD_MOCK_PARTITIONS_MAX,
+                         "Partitions of each topic the embedded broker creates. One process per "
+                         "stage reads one partition best: the embedded broker returns one batch "
+                         "per partition per fetch and handles every produced batch on one "
+                         "thread, so one partition makes the fewest, largest batches. More "
+                         "partitions allow more processes per stage."),
 
         FRAUD_CONFIG_SECTION("broker", "The embedded broker (fraud-broker): librdkafka's mock "
                                        "cluster on loopback, for one machine, tests and demos. "
