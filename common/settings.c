@@ -34,11 +34,12 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_STRING(S, kafka.ssl_ca_location, "", 0, PATH_MAX_,
                             "CA certificate file or directory that verifies the brokers. Empty: "
                             "the system's default store."),
-        FRAUD_CONFIG_INT(S, kafka.linger_ms, 1, 1, 100,
+        FRAUD_CONFIG_INT(S, kafka.linger_ms, 2, 1, 100,
                          "How long the producer waits to fill a batch: every hop of the "
-                         "pipeline waits up to this long. The embedded broker wants 1 to 5 ms; "
-                         "0 is not allowed."),
-        FRAUD_CONFIG_INT(S, kafka.fetch_wait_max_ms, 1, 1, 500,
+                         "pipeline waits up to this long. The embedded broker wants 2 to 5 ms "
+                         "(it returns one batch per partition per fetch, so batches that are "
+                         "too small make a consumer fall behind); 0 is not allowed."),
+        FRAUD_CONFIG_INT(S, kafka.fetch_wait_max_ms, 2, 1, 500,
                          "Longest a fetch waits for data. An idle fetch on the embedded broker "
                          "always waits this long, even when data arrives meanwhile, so keep it "
                          "small."),

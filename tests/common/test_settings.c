@@ -92,8 +92,8 @@ START_TEST(test_settings_defaults_are_the_documented_values) {
         test_env_clear();
         ck_assert_int_eq(fraud_settings_load(&s, NULL, err, sizeof(err)), 0);
         ck_assert_str_eq(s.kafka.bootstrap_servers, "");
-        ck_assert_int_eq(s.kafka.linger_ms, 1);
-        ck_assert_int_eq(s.kafka.fetch_wait_max_ms, 1);
+        ck_assert_int_eq(s.kafka.linger_ms, 2);
+        ck_assert_int_eq(s.kafka.fetch_wait_max_ms, 2);
         ck_assert_str_eq(s.kafka.compression, "lz4");
         ck_assert_str_eq(s.topics.raw, "tx.raw");
         ck_assert_str_eq(s.topics.normalized, "tx.normalized");
@@ -379,7 +379,7 @@ START_TEST(test_cli_without_config_runs_on_the_defaults) {
 
         test_cli_run(&run, false, args);
         ck_assert_int_eq(run.status, FRAUD_CLI_RUN);
-        ck_assert_int_eq(run.settings.kafka.linger_ms, 1);
+        ck_assert_int_eq(run.settings.kafka.linger_ms, 2);
         ck_assert_str_eq(run.out, "");
         test_cli_run_free(&run);
 }
