@@ -17,6 +17,7 @@
 
 #include "common/connect.h"
 #include "common/schema.h"
+#include "common/stage.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/time.h"
@@ -219,12 +220,13 @@ static char *ingest_rejected_id(struct ingest *g) {
 }
 
 static int ingest_dead_letter(struct ingest *g, const struct fraud_kafka_message *m) {
-        Fraud__DeadLetter d = FRAUD__DEAD_LETTER__INIT;
+        Fraud__DeadLetter d;
         size_t kept = m->value_size < FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX
                               ? m->value_size
                               : FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX;
         uint8_t *copy = kept ? fraud_arena_memdup(&g->arena, m->value, kept) : NULL;
         uint8_t *buf;
+        char *id;
         size_t size, used = strlen(g->rej.detail);
 
         if (kept && !copy)
@@ -233,19 +235,13 @@ static int ingest_dead_letter(struct ingest *g, const struct fraud_kafka_message
         if (kept < m->value_size)
                 snprintf(g->rej.detail + used, sizeof(g->rej.detail) - used,
                          " (original cut to %zu of %zu bytes)", kept, m->value_size);
-        d.schema_version = DEAD_LETTER_SCHEMA_VERSION;
-        d.transaction_id = ingest_rejected_id(g);
-        d.stage = (char *)INGEST_STAGE_NAME;
-        d.reason_code = (char *)normalize_reason_code(g->rej.reason);
-        d.reason = g->rej.detail;
-        d.original.data = copy;
-        d.original.len = kept;
-        d.source_topic = (char *)m->topic;
-        d.source_partition = m->partition;
-        d.source_offset = m->offset;
-        d.rejected_time_us = fraud_time_now_us();
-        if (!d.transaction_id)
+        id = ingest_rejected_id(g);
+        if (!id)
                 return ingest_fail(g, -ENOMEM, "arena: out of memory");
+        fraud_stage_dead_letter(&d, INGEST_STAGE_NAME, m, id, normalize_reason_code(g->rej.reason),
+                                g->rej.detail);
+        d.original.data = copy; /* masked, cut */
+        d.original.len = kept;
         size = fraud__dead_letter__get_packed_size(&d);
         if (!(buf = fraud_arena_alloc(&g->arena, size ? size : 1)))
                 return ingest_fail(g, -ENOMEM, "arena: out of memory");
@@ -394,6 +390,25 @@ int ingest_poll(struct ingest *g, int timeout_ms) {
                 memset(g->batch_ids, 0, sizeof(g->batch_ids));
         fraud_arena_reset(&g->arena);
         return rc < 0 ? rc : consumed;
+}
+
+static int ingest_loop_step(void *stage, int timeout_ms) {
+        return ingest_poll(stage, timeout_ms);
+}
+
+static void ingest_loop_summary(const void *stage) {
+        ingest_log_summary(stage);
+}
+
+int ingest_run(struct ingest *g, int64_t log_interval_sec, const volatile sig_atomic_t *stop) {
+        const struct fraud_stage_loop loop = {
+                .stage = g,
+                .step = ingest_loop_step,
+                .progress = ingest_loop_summary,
+                .progress_every_us = log_interval_sec * FRAUD_USEC_PER_SEC,
+        };
+
+        return fraud_stage_loop(&loop, stop);
 }
 
 /* ---- life cycle ---- */

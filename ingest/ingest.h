@@ -47,6 +47,7 @@
 #ifndef FRAUD_INGEST_H
 #define FRAUD_INGEST_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "common/settings.h"
@@ -101,6 +102,10 @@ void ingest_holder_free(struct ingest_holder *h);
  * the records consumed (0 when idle) or -errno: the batch failed (see
  * above) and the stage must stop; ingest_error() says why. */
 int ingest_poll(struct ingest *g, int timeout_ms);
+
+/* Polls until *stop is set or a batch fails (its -errno is returned);
+ * logs the summary line every log_interval_sec. */
+int ingest_run(struct ingest *g, int64_t log_interval_sec, const volatile sig_atomic_t *stop);
 
 /* Leaves the group (storing what is complete), closes the store.  0 or the
  * first -errno.  Idempotent; ingest_free() calls it. */

@@ -19,6 +19,7 @@
 
 #include "common/connect.h"
 #include "common/schema.h"
+#include "common/stage.h"
 #include "labeler/dbstore.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
@@ -101,21 +102,19 @@ static int labeler_on_label(void *ctx, const struct join_label *lab, void *tag) 
 static int labeler_on_reject(void *ctx, const struct join_reject *r, void *tag) {
         struct labeler *l = ctx;
         const struct fraud_kafka_message *m = tag;
-        Fraud__DeadLetter d = FRAUD__DEAD_LETTER__INIT;
+        const struct fraud_kafka_message source = {
+                .topic = labeler_topic(l, r->kind),
+                .partition = r->partition,
+                .offset = r->offset,
+                .value = r->original,
+                .value_size = r->original_size,
+        };
+        Fraud__DeadLetter d;
         const void *key = m ? m->key : r->transaction_id;
         size_t key_size = m ? (m->key ? m->key_size : 0) : strlen(r->transaction_id);
 
-        d.schema_version = DEAD_LETTER_SCHEMA_VERSION;
-        d.transaction_id = (char *)r->transaction_id;
-        d.stage = (char *)"labeler";
-        d.reason_code = (char *)join_reject_code(r->reason);
-        d.reason = (char *)r->detail;
-        d.original.data = (uint8_t *)r->original;
-        d.original.len = r->original ? r->original_size : 0;
-        d.source_topic = (char *)labeler_topic(l, r->kind);
-        d.source_partition = r->partition;
-        d.source_offset = r->offset;
-        d.rejected_time_us = fraud_time_now_us();
+        fraud_stage_dead_letter(&d, "labeler", &source, r->transaction_id,
+                                join_reject_code(r->reason), r->detail);
         if (fraud__dead_letter__get_packed_size(&d) > l->out_size)
                 d.original.len = 0; /* the input fitted; its envelope may not */
         l->k.dead_letters++;
@@ -262,19 +261,12 @@ void labeler_free(struct labeler *l) {
 /* ---- checkpoint ---- */
 
 static int labeler_checkpoint(struct labeler *l) {
-        struct fraud_kafka_counters kc;
         int n, r;
 
-        r = fraud_kafka_producer_flush(l->producer, FRAUD_LABELER_FLUSH_MS);
+        r = fraud_stage_deliveries_wait(l->producer, l->consumer, FRAUD_LABELER_FLUSH_MS,
+                                        &l->failed_seen, l->error, sizeof(l->error));
         if (r < 0)
-                return labeler_fail(l, r, "deliveries not confirmed within %d ms",
-                                    FRAUD_LABELER_FLUSH_MS);
-        fraud_kafka_consumer_counters(l->consumer, &kc);
-        if (kc.delivery_failed > l->failed_seen) {
-                l->failed_seen = kc.delivery_failed;
-                return labeler_fail(l, -EIO, "delivery failed: %s",
-                                    fraud_kafka_producer_error(l->producer));
-        }
+                return r;
         n = fraud_kafka_consumer_offsets_ready(l->consumer, l->ready, FRAUD_KAFKA_PARTITIONS_MAX);
         r = n < 0 ? n : dbstore_write(l->db, l->batch);
         for (int i = 0; r >= 0 && i < n; i++)
@@ -373,61 +365,51 @@ int labeler_step(struct labeler *l, int timeout_ms) {
 
 /* ---- run, close ---- */
 
-static void labeler_log_progress(const struct labeler *l, const struct fraud_kafka_counters *kc) {
+static void labeler_log_progress(const void *stage) {
+        const struct labeler *l = stage;
         char wm[FRAUD_TIME_ISO8601_MAX] = "none";
         int64_t w = join_watermark(l->join);
+        struct fraud_kafka_counters kc;
+        struct join_counters jc;
         uint64_t rejected = 0;
 
+        fraud_kafka_consumer_counters(l->consumer, &kc);
+        join_counters(l->join, &jc);
         for (int i = 0; i < JOIN_REJECT_REASONS; i++)
-                rejected += l->k.join.rejected[i];
+                rejected += jc.rejected[i];
         if (w != INT64_MIN)
                 fraud_time_format_iso8601(w, wm);
         fraud_log_info("consumed=%llu labels=%llu rejected=%llu records=%llu watermark=%s "
                        "checkpoints=%llu offset_resets=%llu",
                        (unsigned long long)l->k.consumed, (unsigned long long)l->k.labels,
                        (unsigned long long)rejected, (unsigned long long)join_records(l->join), wm,
-                       (unsigned long long)l->k.checkpoints, (unsigned long long)kc->offset_resets);
+                       (unsigned long long)l->k.checkpoints, (unsigned long long)kc.offset_resets);
+}
+
+static int labeler_loop_step(void *stage, int timeout_ms) {
+        return labeler_step(stage, timeout_ms);
 }
 
 int labeler_run(struct labeler *l, const volatile sig_atomic_t *stop) {
-        int64_t next_log = fraud_time_mono_ns() / 1000 + LABELER_LOG_EVERY_US;
-        uint64_t resets = 0;
+        const struct fraud_stage_loop loop = {
+                .stage = l,
+                .step = labeler_loop_step,
+                .progress = labeler_log_progress,
+                .progress_every_us = LABELER_LOG_EVERY_US,
+                .consumer = l->consumer,
+                .partitions = "an input partition",
+        };
 
-        while (!*stop) {
-                struct fraud_kafka_counters kc;
-                int r = labeler_step(l, 100);
-
-                if (r < 0)
-                        return r;
-                fraud_kafka_consumer_counters(l->consumer, &kc);
-                if (kc.offset_resets > resets) {
-                        resets = kc.offset_resets;
-                        fraud_log_err("offset reset on an input partition (data lost?): %s",
-                                      fraud_kafka_consumer_error(l->consumer));
-                }
-                if (fraud_time_mono_ns() / 1000 >= next_log) {
-                        join_counters(l->join, &l->k.join);
-                        labeler_log_progress(l, &kc);
-                        next_log += LABELER_LOG_EVERY_US;
-                }
-        }
-        return 0;
+        return fraud_stage_loop(&loop, stop);
 }
 
 int labeler_close(struct labeler *l) {
-        int r, q;
+        int r;
 
         if (!l)
                 return 0;
         r = labeler_checkpoint(l);
-        q = fraud_kafka_consumer_close(l->consumer);
-        if (r >= 0 && q < 0)
-                r = labeler_fail(l, q, "close: %s", fraud_kafka_consumer_error(l->consumer));
-        q = fraud_store_flush(l->store);
-        if (r >= 0 && q < 0)
-                r = labeler_fail(l, q, "store flush: %s", fraud_store_error(l->store));
-        if (r < 0)
-                fraud_log_err("%s", l->error);
+        r = fraud_stage_leave(l->consumer, l->store, r, l->error, sizeof(l->error));
         labeler_free(l);
         return r;
 }

@@ -2,48 +2,69 @@
  * ModelAnnouncement from models, produces Score to scores (and a
  * challenger's to scores.shadow).
  *
- * Only the run skeleton lives here: settings, signals, the loop over
- * scorer_step() (scorer/scorer.h).  SIGTERM and SIGINT finish the batch,
- * flush, store offsets, log the counters and exit 0; SIGHUP reloads the
- * rules file.  A
- * delivery failure exits non-zero (EX_TEMPFAIL) so that a restart resumes
- * at the last stored offset.
+ * Only the run skeleton lives here: the stage as common/stage.h runs it
+ * (settings, signals, the loop over scorer_step() of scorer/scorer.h).
+ * SIGTERM and SIGINT finish the batch, flush, store offsets, log the
+ * counters and exit 0; SIGHUP reloads the rules file.  Exit status:
+ * EX_CONFIG when the stage cannot start (settings, rules file, model
+ * directory or Kafka: scorer.h); a delivery failure exits EX_TEMPFAIL so
+ * that a restart resumes at the last stored offset.
  */
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sysexits.h>
 
-#include "common/cli.h"
 #include "common/stage.h"
 #include "lib/log.h"
 #include "scorer/scorer.h"
 
-#define SCORER_POLL_MS  100   /* longest wait for input before the next step */
 #define SCORER_DRAIN_MS 10000 /* wait for the last deliveries at shutdown */
 
-static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
-
-static void on_stop(int sig) {
-        (void)sig;
-        stop_requested = 1;
-}
 
 static void on_reload(int sig) {
         (void)sig;
         reload_requested = 1;
 }
 
-static void signals_install(void) {
+static void scorer_main_prepare(const struct fraud_settings *s) {
         struct sigaction sa;
 
+        (void)s;
         memset(&sa, 0, sizeof(sa));
         sigemptyset(&sa.sa_mask);
-        sa.sa_handler = on_stop;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
         sa.sa_handler = on_reload;
         sigaction(SIGHUP, &sa, NULL);
+}
+
+static int scorer_main_open(const struct fraud_settings *s, void **stage, char *err,
+                            size_t err_size) {
+        struct scorer *sc = NULL;
+        int r = scorer_new(s, &sc, err, err_size);
+
+        *stage = sc;
+        return r < 0 ? -EINVAL : 0; /* what fails at start, the operator asked for */
+}
+
+static void scorer_main_announce(const struct fraud_settings *s, const void *stage) {
+        (void)stage;
+        fraud_log_notice("scoring %s into %s", s->topics.features, s->topics.scores);
+}
+
+static int scorer_main_step(void *stage, int timeout_ms) {
+        if (reload_requested) {
+                reload_requested = 0;
+                scorer_reload_request(stage);
+        }
+        return scorer_step(stage, timeout_ms);
+}
+
+/* A failed step has logged why. */
+static int scorer_main_run(void *stage, const volatile sig_atomic_t *stop) {
+        const struct fraud_stage_loop loop = {.stage = stage, .step = scorer_main_step};
+
+        return fraud_stage_loop(&loop, stop);
 }
 
 static void stats_log(const struct scorer *s) {
@@ -61,44 +82,32 @@ static void stats_log(const struct scorer *s) {
                 (unsigned long long)st.rules_reloaded, (unsigned long long)st.rules_failed);
 }
 
-static int run(struct scorer *s) {
-        int r = 0;
+static int scorer_main_close(void *stage) {
+        int r = scorer_drain(stage, SCORER_DRAIN_MS);
 
-        while (!stop_requested && r >= 0) {
-                if (reload_requested) {
-                        reload_requested = 0;
-                        scorer_reload_request(s);
-                }
-                r = scorer_step(s, SCORER_POLL_MS);
-        }
-        if (r >= 0)
-                r = scorer_drain(s, SCORER_DRAIN_MS);
-        stats_log(s);
-        return r < 0 ? EX_TEMPFAIL : 0;
+        stats_log(stage);
+        scorer_free(stage);
+        return r;
+}
+
+static void scorer_main_free(void *stage) {
+        stats_log(stage);
+        scorer_free(stage);
 }
 
 int main(int argc, char **argv) {
-        static const struct fraud_stage_info info = {
-                .name = "fraud-scorer",
-                .place = "Stage 3 of 5: consumes FeatureVector from tx.features and "
-                         "ModelAnnouncement from models, produces Score to scores.",
+        static const struct fraud_stage stage = {
+                .info.name = "fraud-scorer",
+                .info.place = "Stage 3 of 5: consumes FeatureVector from tx.features and "
+                              "ModelAnnouncement from models, produces Score to scores.",
+                .prepare = scorer_main_prepare,
+                .open = scorer_main_open,
+                .announce = scorer_main_announce,
+                .run = scorer_main_run,
+                .close = scorer_main_close,
+                .free = scorer_main_free,
+                .fail_status = EX_TEMPFAIL,
         };
-        struct fraud_settings settings;
-        struct scorer *s = NULL;
-        char err[512];
-        int status = fraud_stage_start(&info, &argc, argv, &settings);
 
-        if (status != FRAUD_CLI_RUN)
-                return status;
-        signals_install();
-        if (scorer_new(&settings, &s, err, sizeof(err)) < 0) {
-                fraud_log_err("%s", err);
-                fraud_settings_release(&settings);
-                return EX_CONFIG;
-        }
-        fraud_log_notice("scoring %s into %s", settings.topics.features, settings.topics.scores);
-        status = run(s);
-        scorer_free(s);
-        fraud_settings_release(&settings);
-        return status;
+        return fraud_stage_main(&stage, argc, argv);
 }

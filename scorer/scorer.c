@@ -12,6 +12,7 @@
 #include "common/connect.h"
 #include "common/featureset.h"
 #include "common/schema.h"
+#include "common/stage.h"
 #include "lib/arena.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
@@ -345,20 +346,11 @@ static int send_packed(struct scorer *s, const ProtobufCMessage *msg, const char
 
 static int reject(struct scorer *s, const struct fraud_kafka_message *m, const char *tx_id,
                   const char *code, const char *reason) {
-        Fraud__DeadLetter dl = FRAUD__DEAD_LETTER__INIT;
+        Fraud__DeadLetter dl;
         size_t max = (size_t)s->settings->kafka.message_bytes_max - SCORER_DLQ_SLACK_BYTES;
 
-        dl.schema_version = DEAD_LETTER_SCHEMA_VERSION;
-        dl.transaction_id = (char *)(tx_id ? tx_id : "");
-        dl.stage = (char *)"scorer";
-        dl.reason_code = (char *)code;
-        dl.reason = (char *)reason;
-        dl.original.data = (uint8_t *)m->value;
+        fraud_stage_dead_letter(&dl, "scorer", m, tx_id, code, reason);
         dl.original.len = m->value_size < max ? m->value_size : max;
-        dl.source_topic = (char *)m->topic;
-        dl.source_partition = m->partition;
-        dl.source_offset = m->offset;
-        dl.rejected_time_us = fraud_time_now_us();
         (*s->n.rejected)++;
         fraud_log_debug("%s[%d]@%lld rejected: %s: %s", m->topic, (int)m->partition,
                         (long long)m->offset, code, reason);

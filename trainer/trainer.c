@@ -18,6 +18,7 @@
 #include "common/connect.h"
 #include "common/featureset.h"
 #include "common/schema.h"
+#include "common/stage.h"
 #include "lib/hash.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
@@ -227,22 +228,12 @@ void trainer_free(struct trainer *t) {
 
 static int trainer_reject(struct trainer *t, const struct fraud_kafka_message *m, const char *tx_id,
                           const char *code, const char *reason) {
-        Fraud__DeadLetter d = FRAUD__DEAD_LETTER__INIT;
+        Fraud__DeadLetter d;
         struct fraud_kafka_record rec = {t->s->topics.dlq,         -1,     m->key,
                                          m->key ? m->key_size : 0, t->out, 0};
         int r;
 
-        d.schema_version = DEAD_LETTER_SCHEMA_VERSION;
-        d.transaction_id = (char *)(tx_id ? tx_id : "");
-        d.stage = (char *)"trainer";
-        d.reason_code = (char *)code;
-        d.reason = (char *)reason;
-        d.original.data = (uint8_t *)m->value;
-        d.original.len = m->value ? m->value_size : 0;
-        d.source_topic = (char *)m->topic;
-        d.source_partition = m->partition;
-        d.source_offset = m->offset;
-        d.rejected_time_us = fraud_time_now_us();
+        fraud_stage_dead_letter(&d, "trainer", m, tx_id, code, reason);
         if (fraud__dead_letter__get_packed_size(&d) > t->out_size)
                 d.original.len = 0;
         rec.value_size = fraud__dead_letter__pack(&d, t->out);
@@ -352,19 +343,12 @@ _Static_assert((int)FRAUD__LABEL_STATUS__LABEL_STATUS_PROVISIONAL == (int)DATASE
 /* ---- checkpoint ---- */
 
 static int trainer_checkpoint(struct trainer *t) {
-        struct fraud_kafka_counters kc;
         int n, r;
 
-        r = fraud_kafka_producer_flush(t->producer, FRAUD_TRAINER_FLUSH_MS);
+        r = fraud_stage_deliveries_wait(t->producer, t->consumer, FRAUD_TRAINER_FLUSH_MS,
+                                        &t->failed_seen, t->error, sizeof(t->error));
         if (r < 0)
-                return trainer_fail(t, r, "deliveries not confirmed within %d ms",
-                                    FRAUD_TRAINER_FLUSH_MS);
-        fraud_kafka_consumer_counters(t->consumer, &kc);
-        if (kc.delivery_failed > t->failed_seen) {
-                t->failed_seen = kc.delivery_failed;
-                return trainer_fail(t, -EIO, "delivery failed: %s",
-                                    fraud_kafka_producer_error(t->producer));
-        }
+                return r;
         n = fraud_kafka_consumer_offsets_ready(t->consumer, t->ready, FRAUD_KAFKA_PARTITIONS_MAX);
         r = n < 0 ? n : labelstore_commit(t->store, &t->marks, t->ready, (size_t)n);
         if (r < 0)
@@ -647,7 +631,8 @@ int trainer_step(struct trainer *t, int timeout_ms) {
         return n;
 }
 
-static void trainer_log_progress(const struct trainer *t) {
+static void trainer_log_progress(const void *stage) {
+        const struct trainer *t = stage;
         char wm[FRAUD_TIME_ISO8601_MAX] = "none";
 
         if (t->marks.watermark_us != SCHEDULE_NONE)
@@ -661,41 +646,30 @@ static void trainer_log_progress(const struct trainer *t) {
                        (unsigned long long)t->k.days_skipped, wm);
 }
 
+static int trainer_loop_step(void *stage, int timeout_ms) {
+        return trainer_step(stage, timeout_ms);
+}
+
 int trainer_run(struct trainer *t, const volatile sig_atomic_t *stop) {
-        int64_t next_log = fraud_time_mono_ns() / 1000 + TRAINER_LOG_EVERY_US;
-        uint64_t resets = 0;
+        const struct fraud_stage_loop loop = {
+                .stage = t,
+                .step = trainer_loop_step,
+                .progress = trainer_log_progress,
+                .progress_every_us = TRAINER_LOG_EVERY_US,
+                .consumer = t->consumer,
+                .partitions = "a labels partition",
+        };
 
-        while (!*stop) {
-                struct fraud_kafka_counters kc;
-                int r = trainer_step(t, 100);
-
-                if (r < 0)
-                        return r;
-                fraud_kafka_consumer_counters(t->consumer, &kc);
-                if (kc.offset_resets > resets) {
-                        resets = kc.offset_resets;
-                        fraud_log_err("offset reset on a labels partition (data lost?): %s",
-                                      fraud_kafka_consumer_error(t->consumer));
-                }
-                if (fraud_time_mono_ns() / 1000 >= next_log) {
-                        trainer_log_progress(t);
-                        next_log += TRAINER_LOG_EVERY_US;
-                }
-        }
-        return 0;
+        return fraud_stage_loop(&loop, stop);
 }
 
 int trainer_close(struct trainer *t) {
-        int r, q;
+        int r;
 
         if (!t)
                 return 0;
         r = trainer_checkpoint(t);
-        q = fraud_kafka_consumer_close(t->consumer);
-        if (r >= 0 && q < 0)
-                r = trainer_fail(t, q, "close: %s", fraud_kafka_consumer_error(t->consumer));
-        if (r < 0)
-                fraud_log_err("%s", t->error);
+        r = fraud_stage_leave(t->consumer, NULL, r, t->error, sizeof(t->error));
         trainer_log_progress(t);
         trainer_free(t);
         return r;

@@ -14,6 +14,7 @@
 
 #include "common/connect.h"
 #include "common/schema.h"
+#include "common/stage.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
 #include "lib/store.h"
@@ -216,21 +217,11 @@ static int velocity_send(struct velocity *v, const char *topic, const char *key,
 /* Sends m to dlq with its reason.  The original key stays the key. */
 static int velocity_reject(struct velocity *v, const struct fraud_kafka_message *m,
                            const char *tx_id, const char *code, const char *reason) {
-        Fraud__DeadLetter d = FRAUD__DEAD_LETTER__INIT;
+        Fraud__DeadLetter d;
         char key[FRAUD_VELOCITY_ID_MAX + 1] = "";
         size_t size;
 
-        d.schema_version = DEAD_LETTER_SCHEMA_VERSION;
-        d.transaction_id = (char *)(tx_id ? tx_id : "");
-        d.stage = (char *)"velocity";
-        d.reason_code = (char *)code;
-        d.reason = (char *)reason;
-        d.original.data = (uint8_t *)m->value;
-        d.original.len = m->value ? m->value_size : 0;
-        d.source_topic = (char *)m->topic;
-        d.source_partition = m->partition;
-        d.source_offset = m->offset;
-        d.rejected_time_us = fraud_time_now_us();
+        fraud_stage_dead_letter(&d, "velocity", m, tx_id, code, reason);
         if (fraud__dead_letter__get_packed_size(&d) > v->out_size)
                 d.original.len = 0; /* cannot exceed the input, which fitted; be safe */
         size = fraud__dead_letter__pack(&d, v->out);
@@ -356,19 +347,12 @@ static int velocity_message(struct velocity *v, const struct fraud_kafka_message
 /* ---- checkpoint ---- */
 
 static int velocity_checkpoint(struct velocity *v) {
-        struct fraud_kafka_counters kc;
         int n, r;
 
-        r = fraud_kafka_producer_flush(v->producer, FRAUD_VELOCITY_FLUSH_MS);
+        r = fraud_stage_deliveries_wait(v->producer, v->consumer, FRAUD_VELOCITY_FLUSH_MS,
+                                        &v->failed_seen, v->error, sizeof(v->error));
         if (r < 0)
-                return velocity_fail(v, r, "deliveries not confirmed within %d ms",
-                                     FRAUD_VELOCITY_FLUSH_MS);
-        fraud_kafka_consumer_counters(v->consumer, &kc);
-        if (kc.delivery_failed > v->failed_seen) {
-                v->failed_seen = kc.delivery_failed;
-                return velocity_fail(v, -EIO, "delivery failed: %s",
-                                     fraud_kafka_producer_error(v->producer));
-        }
+                return r;
         n = fraud_kafka_consumer_offsets_ready(v->consumer, v->ready, FRAUD_KAFKA_PARTITIONS_MAX);
         r = n < 0 ? n : entities_write(v->entities, v->batch);
         for (int i = 0; r >= 0 && i < n; i++)
@@ -438,56 +422,45 @@ int velocity_step(struct velocity *v, int timeout_ms) {
 
 /* ---- run, close ---- */
 
-static void velocity_log_progress(const struct velocity *v, const struct fraud_kafka_counters *kc) {
+static void velocity_log_progress(const void *stage) {
+        const struct velocity *v = stage;
+        struct fraud_kafka_counters kc;
         struct entities_stats st;
 
+        fraud_kafka_consumer_counters(v->consumer, &kc);
         entities_stats(v->entities, &st);
         fraud_log_info("transactions=%llu duplicates=%llu chargebacks=%llu rejected=%llu "
                        "truncated=%llu entities=%llu events=%llu offset_resets=%llu",
                        (unsigned long long)v->k.transactions, (unsigned long long)v->k.duplicates,
                        (unsigned long long)v->k.chargebacks, (unsigned long long)v->k.rejected,
                        (unsigned long long)v->k.history_truncated, (unsigned long long)st.cached,
-                       (unsigned long long)st.events, (unsigned long long)kc->offset_resets);
+                       (unsigned long long)st.events, (unsigned long long)kc.offset_resets);
+}
+
+static int velocity_loop_step(void *stage, int timeout_ms) {
+        return velocity_step(stage, timeout_ms);
 }
 
 int velocity_run(struct velocity *v, const volatile sig_atomic_t *stop) {
-        int64_t next_log = fraud_time_mono_ns() / 1000 + VELOCITY_LOG_EVERY_US;
-        uint64_t resets = 0;
+        const struct fraud_stage_loop loop = {
+                .stage = v,
+                .step = velocity_loop_step,
+                .progress = velocity_log_progress,
+                .progress_every_us = VELOCITY_LOG_EVERY_US,
+                .consumer = v->consumer,
+                .partitions = "an input partition",
+        };
 
-        while (!*stop) {
-                struct fraud_kafka_counters kc;
-                int r = velocity_step(v, 100);
-
-                if (r < 0)
-                        return r;
-                fraud_kafka_consumer_counters(v->consumer, &kc);
-                if (kc.offset_resets > resets) {
-                        resets = kc.offset_resets;
-                        fraud_log_err("offset reset on an input partition (data lost?): %s",
-                                      fraud_kafka_consumer_error(v->consumer));
-                }
-                if (fraud_time_mono_ns() / 1000 >= next_log) {
-                        velocity_log_progress(v, &kc);
-                        next_log += VELOCITY_LOG_EVERY_US;
-                }
-        }
-        return 0;
+        return fraud_stage_loop(&loop, stop);
 }
 
 int velocity_close(struct velocity *v) {
-        int r = 0, q;
+        int r;
 
         if (!v)
                 return 0;
         r = velocity_checkpoint(v);
-        q = fraud_kafka_consumer_close(v->consumer);
-        if (r >= 0 && q < 0)
-                r = velocity_fail(v, q, "close: %s", fraud_kafka_consumer_error(v->consumer));
-        q = fraud_store_flush(v->store);
-        if (r >= 0 && q < 0)
-                r = velocity_fail(v, q, "store flush: %s", fraud_store_error(v->store));
-        if (r < 0)
-                fraud_log_err("%s", v->error);
+        r = fraud_stage_leave(v->consumer, v->store, r, v->error, sizeof(v->error));
         velocity_free(v);
         return r;
 }
