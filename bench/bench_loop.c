@@ -56,8 +56,8 @@
 #define LOOP_DAY_US        INT64_C(86400000000)
 #define LOOP_SCORED_WAIT_S 120
 
-static const char *const loop_daemons[] = {"ingest/fraud-ingest",   "velocity/fraud-velocity",
-                                           "scorer/fraud-scorer",   "labeler/fraud-labeler",
+static const char *const loop_daemons[] = {"ingest/fraud-ingest", "velocity/fraud-velocity",
+                                           "scorer/fraud-scorer", "labeler/fraud-labeler",
                                            "trainer/fraud-trainer"};
 
 /* One published transaction and what the pipeline decided. */
@@ -80,10 +80,7 @@ struct loop {
         char versions[LOOP_VERSIONS_MAX][FRAUD_MODELFILE_VERSION_MAX];
         size_t n_versions;
         uint64_t published_tx, scored, duplicates, unknown;
-        struct fraud_settings settings;
-        struct fraud_connect prod_conn, cons_conn;
-        struct fraud_kafka_producer *producer;
-        struct fraud_kafka_consumer *consumer;
+        struct procs_client kafka;
         struct sim *sim;
         uint8_t buf[FRAUD_GENERATE_LINE_MAX];
 };
@@ -153,42 +150,6 @@ static int loop_start(struct loop *l) {
         return 0;
 }
 
-static int loop_assign(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
-        (void)opaque;
-        (void)topic;
-        (void)partition;
-        *offset = FRAUD_KAFKA_OFFSET_BEGINNING;
-        return 0;
-}
-
-static int loop_connect(struct loop *l) {
-        const char *topics[1];
-        struct fraud_kafka_consumer_spec spec = {
-                .topics = topics,
-                .topics_count = 1,
-                .reset = FRAUD_KAFKA_RESET_EARLIEST,
-                .assign = loop_assign,
-        };
-        char err[512];
-        int r = fraud_settings_load(&l->settings, l->config, err, sizeof(err));
-
-        topics[0] = l->settings.topics.scores;
-        if (r == 0)
-                r = fraud_connect_init(&l->prod_conn, &l->settings, NULL, false, err, sizeof(err));
-        if (r == 0)
-                r = fraud_connect_init(&l->cons_conn, &l->settings, "bench-loop", true, err,
-                                       sizeof(err));
-        if (r == 0)
-                r = fraud_kafka_producer_new(&l->prod_conn.options, &l->producer, err,
-                                             sizeof(err));
-        if (r == 0)
-                r = fraud_kafka_consumer_new(&l->cons_conn.options, &spec, &l->consumer, err,
-                                             sizeof(err));
-        if (r < 0)
-                fprintf(stderr, "bench_loop: %s\n", err);
-        return r;
-}
-
 /* ---- Scores ---- */
 
 static void loop_score(struct loop *l, const struct fraud_kafka_message *m) {
@@ -214,15 +175,15 @@ static void loop_score(struct loop *l, const struct fraud_kafka_message *m) {
 
 static int loop_poll(struct loop *l, int timeout_ms) {
         const struct fraud_kafka_message *msgs;
-        int n = fraud_kafka_consumer_poll_batch(l->consumer, &msgs, timeout_ms);
+        int n = fraud_kafka_consumer_poll_batch(l->kafka.consumer, &msgs, timeout_ms);
 
         if (n < 0 && n != -ENOBUFS) {
-                fprintf(stderr, "bench_loop: %s\n", fraud_kafka_consumer_error(l->consumer));
+                fprintf(stderr, "bench_loop: %s\n", fraud_kafka_consumer_error(l->kafka.consumer));
                 return n;
         }
         for (int i = 0; i < n; i++)
                 loop_score(l, &msgs[i]);
-        fraud_kafka_producer_poll(l->producer, 0);
+        fraud_kafka_producer_poll(l->kafka.producer, 0);
         return 0;
 }
 
@@ -284,7 +245,7 @@ static void loop_barrier(struct loop *l, unsigned d) {
         /* The trainer's warm-up counts from its first label, known one
          * maturity period after the first payment (trainer/schedule.h). */
         int64_t first = l->sim_cfg.start_ms * 1000 +
-                        (int64_t)(l->warmup_days + l->settings.labeler.maturity_days + 1) *
+                        (int64_t)(l->warmup_days + l->kafka.settings.labeler.maturity_days + 1) *
                                 LOOP_DAY_US;
         bool train = d >= 1 && want >= first;
 
@@ -310,18 +271,18 @@ static int loop_send(struct loop *l, const struct sim_event *ev) {
 
                 t->day = (uint16_t)((ev->tx.time_ms - l->sim_cfg.start_ms) / 86400000);
                 t->is_fraud = ev->tx.is_fraud;
-                rec.topic = l->settings.topics.raw;
+                rec.topic = l->kafka.settings.topics.raw;
                 rec.key = ev->tx.transaction_id;
                 rec.key_size = strlen(ev->tx.transaction_id);
                 rec.value_size = generate_transaction_json(&ev->tx, false, (char *)l->buf) - 1;
                 l->published_tx++;
         } else {
-                rec.topic = l->settings.topics.chargebacks;
+                rec.topic = l->kafka.settings.topics.chargebacks;
                 rec.key = ev->cb.transaction_id;
                 rec.key_size = strlen(ev->cb.transaction_id);
                 rec.value_size = generate_chargeback_protobuf(&ev->cb, l->buf);
         }
-        return fraud_kafka_producer_send(l->producer, &rec, NULL);
+        return fraud_kafka_producer_send(l->kafka.producer, &rec, NULL);
 }
 
 static int64_t loop_event_ms(const struct sim_event *ev) {
@@ -341,7 +302,7 @@ static int loop_publish(struct loop *l) {
                 if (d >= l->sim_cfg.days) /* the chargebacks still to come after the span */
                         break;
                 if (d > day) {
-                        fraud_kafka_producer_flush(l->producer, 30000);
+                        fraud_kafka_producer_flush(l->kafka.producer, 30000);
                         loop_barrier(l, d);
                         day = d;
                         if (d % 10 == 0) {
@@ -363,7 +324,7 @@ static int loop_publish(struct loop *l) {
                 if ((sent & 63) == 0 && (r = loop_poll(l, 0)) < 0)
                         return r;
         }
-        fraud_kafka_producer_flush(l->producer, 30000);
+        fraud_kafka_producer_flush(l->kafka.producer, 30000);
         loop_barrier(l, day + 1);
         return r;
 }
@@ -384,7 +345,8 @@ static int loop_cmp_cutoff(const void *a, const void *b) {
         const struct fraud_modelfile *x = *(const struct fraud_modelfile *const *)a;
         const struct fraud_modelfile *y = *(const struct fraud_modelfile *const *)b;
 
-        return x->label_cutoff_us < y->label_cutoff_us ? -1 : x->label_cutoff_us > y->label_cutoff_us;
+        return x->label_cutoff_us < y->label_cutoff_us ? -1
+                                                       : x->label_cutoff_us > y->label_cutoff_us;
 }
 
 static void loop_report_versions(const struct loop *l) {
@@ -424,7 +386,8 @@ static void loop_report_versions(const struct loop *l) {
                 promoted += strcmp(ms[i]->status, "rejected") != 0;
                 printf("%-24s %-10s %-9s %6s %6s  %.70s\n", ms[i]->version, cutoff, ms[i]->status,
                        loop_metric(ms[i], "cascade_average_precision", ap, sizeof(ap)),
-                       loop_metric(ms[i], "cascade_auc_roc", auc, sizeof(auc)), ms[i]->status_reason);
+                       loop_metric(ms[i], "cascade_auc_roc", auc, sizeof(auc)),
+                       ms[i]->status_reason);
                 free(ms[i]);
         }
         printf("%zu versions trained, %zu promoted at some point, %zu rejected\n", n, promoted,
@@ -488,12 +451,17 @@ static void loop_report(const struct loop *l) {
 
 static int loop_args(struct loop *l, int argc, char **argv) {
         static const struct option opts[] = {
-                {"days", required_argument, NULL, 'd'},      {"customers", required_argument, NULL, 'c'},
-                {"merchants", required_argument, NULL, 'm'}, {"seed", required_argument, NULL, 's'},
-                {"warmup-days", required_argument, NULL, 'w'}, {"rate", required_argument, NULL, 'r'},
+                {"days", required_argument, NULL, 'd'},
+                {"customers", required_argument, NULL, 'c'},
+                {"merchants", required_argument, NULL, 'm'},
+                {"seed", required_argument, NULL, 's'},
+                {"warmup-days", required_argument, NULL, 'w'},
+                {"rate", required_argument, NULL, 'r'},
                 {"barrier-seconds", required_argument, NULL, 'b'},
-                {"yaml", required_argument, NULL, 'y'},      {"keep", no_argument, NULL, 'k'},
-                {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+                {"yaml", required_argument, NULL, 'y'},
+                {"keep", no_argument, NULL, 'k'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
         };
         const char *why;
         int c;
@@ -510,22 +478,41 @@ static int loop_args(struct loop *l, int argc, char **argv) {
                 unsigned long v = optarg ? strtoul(optarg, NULL, 10) : 0;
 
                 switch (c) {
-                case 'd': l->sim_cfg.days = (uint32_t)v; break;
-                case 'c': l->sim_cfg.customers = (uint32_t)v; break;
-                case 'm': l->sim_cfg.merchants = (uint32_t)v; break;
-                case 's': l->sim_cfg.seed = v; break;
-                case 'w': l->warmup_days = (unsigned)v; break;
-                case 'r': l->rate = (double)v; break;
-                case 'b': l->barrier_s = (unsigned)v; break;
-                case 'y': l->extra_yaml = optarg; break;
-                case 'k': l->procs.keep = true; break;
+                case 'd':
+                        l->sim_cfg.days = (uint32_t)v;
+                        break;
+                case 'c':
+                        l->sim_cfg.customers = (uint32_t)v;
+                        break;
+                case 'm':
+                        l->sim_cfg.merchants = (uint32_t)v;
+                        break;
+                case 's':
+                        l->sim_cfg.seed = v;
+                        break;
+                case 'w':
+                        l->warmup_days = (unsigned)v;
+                        break;
+                case 'r':
+                        l->rate = (double)v;
+                        break;
+                case 'b':
+                        l->barrier_s = (unsigned)v;
+                        break;
+                case 'y':
+                        l->extra_yaml = optarg;
+                        break;
+                case 'k':
+                        l->procs.keep = true;
+                        break;
                 case 'h':
                         printf("usage: bench_loop [--days N] [--customers N] [--merchants N] "
                                "[--seed N] [--warmup-days N]\n"
                                "                  [--rate N] [--barrier-seconds N] [--yaml TEXT] "
                                "[--keep]\n");
                         exit(0);
-                default: return -EINVAL;
+                default:
+                        return -EINVAL;
                 }
         }
         if (sim_config_check(&l->sim_cfg, &why) < 0 || l->sim_cfg.days > LOOP_DAYS_MAX ||
@@ -547,23 +534,20 @@ int main(int argc, char **argv) {
         l.table = calloc((size_t)1 << LOOP_TABLE_BITS, sizeof(*l.table));
         if (!l.table || procs_init(&l.procs, "bench_loop") < 0)
                 goto out;
-        if (loop_config(&l) < 0 || loop_start(&l) < 0 || loop_connect(&l) < 0 ||
-            sim_new(&l.sim_cfg, &l.sim) < 0)
+        if (loop_config(&l) < 0 || loop_start(&l) < 0 ||
+            procs_client_open(&l.kafka, &l.procs, l.config) < 0 || sim_new(&l.sim_cfg, &l.sim) < 0)
                 goto out;
-        printf("%u days, %u customers, warm-up %u days; broker %s; logs in %s\n",
-               l.sim_cfg.days, l.sim_cfg.customers, l.warmup_days, l.procs.bootstrap,
-               l.procs.work);
+        printf("%u days, %u customers, warm-up %u days; broker %s; logs in %s\n", l.sim_cfg.days,
+               l.sim_cfg.customers, l.warmup_days, l.procs.bootstrap, l.procs.work);
         fflush(stdout);
         if (loop_publish(&l) < 0)
                 goto out;
         loop_report(&l);
         status = 0;
 out:
-        fraud_kafka_consumer_free(l.consumer);
-        fraud_kafka_producer_free(l.producer);
+        procs_client_close(&l.kafka);
         procs_release(&l.procs);
         sim_free(l.sim);
-        fraud_settings_release(&l.settings);
         free(l.table);
         return status;
 }

@@ -55,17 +55,15 @@
 #include "tools/generate.h"
 #include "tools/sim.h"
 
+#define PIPE_RATES_MAX   16
+#define PIPE_DAEMONS     3
+#define PIPE_START_MAX_S 90 /* for the first Score after the daemons start */
+#define PIPE_DRAIN_MAX_S 30 /* for the last Scores of a rate */
+#define PIPE_TABLE_BITS  23 /* payments remembered: 8 M slots */
+#define PIPE_HASH_KEY    "000102030405060708090a0b0c0d0e0f"
 
-#define PIPE_RATES_MAX    16
-#define PIPE_DAEMONS      3
-#define PIPE_START_MAX_S  90 /* for the first Score after the daemons start */
-#define PIPE_DRAIN_MAX_S  30 /* for the last Scores of a rate */
-#define PIPE_TABLE_BITS   23 /* payments remembered: 8 M slots */
-#define PIPE_HASH_KEY     "000102030405060708090a0b0c0d0e0f"
-
-static const char *const pipe_daemons[PIPE_DAEMONS] = {"ingest/fraud-ingest",
-                                                       "velocity/fraud-velocity",
-                                                       "scorer/fraud-scorer"};
+static const char *const pipe_daemons[PIPE_DAEMONS] = {
+        "ingest/fraud-ingest", "velocity/fraud-velocity", "scorer/fraud-scorer"};
 
 /* One payment in flight: the hash of its id, when it was sent, which rate
  * phase sent it (0: warm-up or probe, not counted). */
@@ -102,10 +100,7 @@ struct pipe {
         const char *beside; /* --beside: a command run beside a second measurement */
         size_t n_phases;    /* measured phases: a rate, or a rate twice with --beside */
         struct pipe_phase phases[2 * PIPE_RATES_MAX + 1];
-        struct fraud_settings settings;
-        struct fraud_connect prod_conn, cons_conn;
-        struct fraud_kafka_producer *producer;
-        struct fraud_kafka_consumer *consumer;
+        struct procs_client kafka;
         struct sim *sim;
         uint64_t unknown_scores, duplicate_scores;
 };
@@ -143,13 +138,15 @@ static int pipe_train(struct pipe *p, char *model) {
         printf("training the first models on 35 simulated days (about a minute)...\n");
         fflush(stdout);
 
-        const char *const gen[] = {ctl, "generate", "--days", "35", "--customers", "2000",
-                                   "--merchants", "300", "--seed", "2", "--start", "2025-11-20",
-                                   "--out", hist, NULL};
-        const char *const feat[] = {ctl, "features", "--transactions", tx, "--chargebacks", cb,
-                                    "--label-cutoff", "2026-01-01", "--out", rows, NULL};
-        const char *const train[] = {ctl, "train", "--input", rows, "--out", model,
-                                     "--holdout-days", "7", NULL};
+        const char *const gen[] = {ctl,       "generate",    "--days", "35",     "--customers",
+                                   "2000",    "--merchants", "300",    "--seed", "2",
+                                   "--start", "2025-11-20",  "--out",  hist,     NULL};
+        const char *const feat[] = {
+                ctl, "features",       "--transactions", tx,      "--chargebacks",
+                cb,  "--label-cutoff", "2026-01-01",     "--out", rows,
+                NULL};
+        const char *const train[] = {ctl,   "train",          "--input", rows, "--out",
+                                     model, "--holdout-days", "7",       NULL};
 
         if (procs_run(gen, log) < 0 || procs_run(feat, log) < 0 || procs_run(train, log) < 0)
                 return -1;
@@ -186,43 +183,6 @@ static int pipe_start(struct pipe *p) {
 
 /* ---- Kafka ---- */
 
-static int pipe_assign(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
-        (void)opaque;
-        (void)topic;
-        (void)partition;
-        *offset = FRAUD_KAFKA_OFFSET_BEGINNING;
-        return 0;
-}
-
-static int pipe_connect(struct pipe *p) {
-        const char *topics[1];
-        struct fraud_kafka_consumer_spec spec = {
-                .topics = topics,
-                .topics_count = 1,
-                .reset = FRAUD_KAFKA_RESET_EARLIEST,
-                .assign = pipe_assign,
-        };
-        char err[512];
-        int r;
-
-        r = fraud_settings_load(&p->settings, p->config, err, sizeof(err));
-        topics[0] = p->settings.topics.scores;
-        if (r == 0)
-                r = fraud_connect_init(&p->prod_conn, &p->settings, NULL, false, err, sizeof(err));
-        if (r == 0)
-                r = fraud_connect_init(&p->cons_conn, &p->settings, "bench-pipeline", true, err,
-                                       sizeof(err));
-        if (r == 0)
-                r = fraud_kafka_producer_new(&p->prod_conn.options, &p->producer, err,
-                                             sizeof(err));
-        if (r == 0)
-                r = fraud_kafka_consumer_new(&p->cons_conn.options, &spec, &p->consumer, err,
-                                             sizeof(err));
-        if (r < 0)
-                fprintf(stderr, "bench_pipeline: %s\n", err);
-        return r;
-}
-
 /* The next simulated payment, sent now as raw JSON. */
 static int pipe_send(struct pipe *p, uint8_t phase) {
         static char line[FRAUD_GENERATE_LINE_MAX];
@@ -237,7 +197,7 @@ static int pipe_send(struct pipe *p, uint8_t phase) {
         } while (ev.kind != SIM_EVENT_TRANSACTION);
         len = generate_transaction_json(&ev.tx, false, line);
         const struct fraud_kafka_record rec = {
-                .topic = p->settings.topics.raw,
+                .topic = p->kafka.settings.topics.raw,
                 .partition = -1,
                 .key = ev.tx.transaction_id,
                 .key_size = strlen(ev.tx.transaction_id),
@@ -248,7 +208,7 @@ static int pipe_send(struct pipe *p, uint8_t phase) {
         slot->sent_ns = fraud_time_mono_ns();
         slot->sent_us = fraud_time_now_us();
         slot->phase = phase;
-        if ((r = fraud_kafka_producer_send(p->producer, &rec, NULL)) < 0)
+        if ((r = fraud_kafka_producer_send(p->kafka.producer, &rec, NULL)) < 0)
                 return r;
         p->phases[phase].sent++;
         if (!p->phases[phase].first_sent_ns)
@@ -272,7 +232,8 @@ static void pipe_score(struct pipe *p, const struct fraud_kafka_message *m, int6
                 ph->latency_ms[ph->scored++] = (double)(now_ns - slot->sent_ns) / 1e6;
                 ph->last_scored_ns = now_ns;
                 if (s->ingest_time_us > 0 && s->scored_time_us >= s->ingest_time_us) {
-                        ph->part_ms[0][ph->n_parts] = (double)(s->ingest_time_us - slot->sent_us) / 1e3;
+                        ph->part_ms[0][ph->n_parts] =
+                                (double)(s->ingest_time_us - slot->sent_us) / 1e3;
                         ph->part_ms[1][ph->n_parts] =
                                 (double)(s->scored_time_us - s->ingest_time_us) / 1e3;
                         ph->part_ms[2][ph->n_parts++] = (double)(now_us - s->scored_time_us) / 1e3;
@@ -285,16 +246,17 @@ static void pipe_score(struct pipe *p, const struct fraud_kafka_message *m, int6
 
 static int pipe_poll(struct pipe *p, int timeout_ms) {
         const struct fraud_kafka_message *msgs;
-        int n = fraud_kafka_consumer_poll_batch(p->consumer, &msgs, timeout_ms);
+        int n = fraud_kafka_consumer_poll_batch(p->kafka.consumer, &msgs, timeout_ms);
         int64_t now = fraud_time_mono_ns(), now_us = fraud_time_now_us();
 
         if (n < 0 && n != -ENOBUFS) {
-                fprintf(stderr, "bench_pipeline: %s\n", fraud_kafka_consumer_error(p->consumer));
+                fprintf(stderr, "bench_pipeline: %s\n",
+                        fraud_kafka_consumer_error(p->kafka.consumer));
                 return n;
         }
         for (int i = 0; i < n; i++)
                 pipe_score(p, &msgs[i], now, now_us);
-        fraud_kafka_producer_poll(p->producer, 0);
+        fraud_kafka_producer_poll(p->kafka.producer, 0);
         return n > 0 ? n : 0;
 }
 
@@ -384,8 +346,10 @@ static void pipe_report(struct pipe_phase *ph) {
         qsort(ph->latency_ms, ph->scored, sizeof(double), cmp_double);
         printf("%7.0f/s%s  sent %7" PRIu64 "  scored %7" PRIu64 "  sustained %7.0f/s  "
                "p50 %6.2f  p99 %6.2f  p99.9 %6.2f  max %7.2f ms\n",
-               ph->rate, ph->beside ? " beside" : "", ph->sent, ph->scored, window > 0 ? (double)ph->scored / window : 0,
-               quantile(ph->latency_ms, ph->scored, 0.5), quantile(ph->latency_ms, ph->scored, 0.99),
+               ph->rate, ph->beside ? " beside" : "", ph->sent, ph->scored,
+               window > 0 ? (double)ph->scored / window : 0,
+               quantile(ph->latency_ms, ph->scored, 0.5),
+               quantile(ph->latency_ms, ph->scored, 0.99),
                quantile(ph->latency_ms, ph->scored, 0.999),
                ph->scored ? ph->latency_ms[ph->scored - 1] : 0);
         for (int k = 0; k < 3; k++) {
@@ -416,10 +380,14 @@ static int pipe_rates_parse(struct pipe *p, const char *s) {
 
 static int pipe_args(struct pipe *p, int argc, char **argv) {
         static const struct option opts[] = {
-                {"rates", required_argument, NULL, 'r'},  {"seconds", required_argument, NULL, 's'},
-                {"warmup", required_argument, NULL, 'w'}, {"model-dir", required_argument, NULL, 'm'},
-                {"no-model", no_argument, NULL, 'n'},     {"keep", no_argument, NULL, 'k'},
-                {"yaml", required_argument, NULL, 'K'},  {"beside", required_argument, NULL, 'B'},
+                {"rates", required_argument, NULL, 'r'},
+                {"seconds", required_argument, NULL, 's'},
+                {"warmup", required_argument, NULL, 'w'},
+                {"model-dir", required_argument, NULL, 'm'},
+                {"no-model", no_argument, NULL, 'n'},
+                {"keep", no_argument, NULL, 'k'},
+                {"yaml", required_argument, NULL, 'K'},
+                {"beside", required_argument, NULL, 'B'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -431,8 +399,9 @@ static int pipe_args(struct pipe *p, int argc, char **argv) {
         p->warmup = 5;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 if (c == 'r' && pipe_rates_parse(p, optarg) < 0) {
-                        fprintf(stderr, "bench_pipeline: --rates: comma-separated rates in 1..1e6, "
-                                        "at most %d\n",
+                        fprintf(stderr,
+                                "bench_pipeline: --rates: comma-separated rates in 1..1e6, "
+                                "at most %d\n",
                                 PIPE_RATES_MAX);
                         return -EINVAL;
                 } else if (c == 's' || c == 'w') {
@@ -527,7 +496,8 @@ static int pipe_measure(struct pipe *p) {
 
         sim_config_default(&sc);
         sc.days = FRAUD_SIM_DAYS_MAX;
-        if (sim_new(&sc, &p->sim) < 0 || pipe_connect(p) < 0 || pipe_wait_ready(p) < 0)
+        if (sim_new(&sc, &p->sim) < 0 || procs_client_open(&p->kafka, &p->procs, p->config) < 0 ||
+            pipe_wait_ready(p) < 0)
                 return -1;
         if (p->warmup && pipe_offer(p, 0, p->rates[0], p->warmup) < 0)
                 return -1;
@@ -543,10 +513,11 @@ static int pipe_measure(struct pipe *p) {
                         return -1;
                 r = pipe_offer(p, (uint8_t)i, ph->rate, p->seconds);
                 pipe_drain(p, (uint8_t)i, PIPE_DRAIN_MAX_S);
+                if (r == 0)
+                        pipe_report(ph);
                 pipe_beside_stop(beside);
                 if (r < 0)
                         return -1;
-                pipe_report(ph);
         }
         if (p->unknown_scores || p->duplicate_scores)
                 printf("note: %" PRIu64 " Scores of unknown ids, %" PRIu64 " duplicates\n",
@@ -555,11 +526,9 @@ static int pipe_measure(struct pipe *p) {
 }
 
 static void pipe_release(struct pipe *p) {
-        fraud_kafka_consumer_free(p->consumer);
-        fraud_kafka_producer_free(p->producer);
+        procs_client_close(&p->kafka);
         procs_release(&p->procs);
         sim_free(p->sim);
-        fraud_settings_release(&p->settings);
         for (size_t i = 0; i <= 2 * PIPE_RATES_MAX; i++) {
                 free(p->phases[i].latency_ms);
                 for (int k = 0; k < 3; k++)

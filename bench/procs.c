@@ -141,3 +141,48 @@ void procs_release(struct procs *p) {
         }
         p->work[0] = '\0';
 }
+
+static int procs_from_start(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
+        (void)opaque;
+        (void)topic;
+        (void)partition;
+        *offset = FRAUD_KAFKA_OFFSET_BEGINNING;
+        return 0;
+}
+
+int procs_client_open(struct procs_client *c, const struct procs *p, const char *config) {
+        const char *topics[1];
+        struct fraud_kafka_consumer_spec spec = {
+                .topics = topics,
+                .topics_count = 1,
+                .reset = FRAUD_KAFKA_RESET_EARLIEST,
+                .assign = procs_from_start,
+        };
+        char err[512];
+        int r = fraud_settings_load(&c->settings, config, err, sizeof(err));
+
+        topics[0] = c->settings.topics.scores;
+        if (r == 0)
+                r = fraud_connect_init(&c->prod_conn, &c->settings, NULL, false, err, sizeof(err));
+        if (r == 0)
+                r = fraud_connect_init(&c->cons_conn, &c->settings, p->name, true, err,
+                                       sizeof(err));
+        if (r == 0)
+                r = fraud_kafka_producer_new(&c->prod_conn.options, &c->producer, err, sizeof(err));
+        if (r == 0)
+                r = fraud_kafka_consumer_new(&c->cons_conn.options, &spec, &c->consumer, err,
+                                             sizeof(err));
+        if (r < 0) {
+                fprintf(stderr, "%s: %s\n", p->name, err);
+                return -1;
+        }
+        return 0;
+}
+
+void procs_client_close(struct procs_client *c) {
+        fraud_kafka_consumer_free(c->consumer);
+        fraud_kafka_producer_free(c->producer);
+        fraud_settings_release(&c->settings);
+        c->consumer = NULL;
+        c->producer = NULL;
+}

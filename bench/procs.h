@@ -15,6 +15,8 @@
 #include <sys/types.h>
 
 #include "common/connect.h"
+#include "common/settings.h"
+#include "lib/kafka.h"
 
 #define PROCS_MAX      8
 #define PROCS_PATH_MAX 1024
@@ -51,6 +53,21 @@ int procs_broker_start(struct procs *p, const char *config);
 /* Starts the built daemon rel (e.g. "ingest/fraud-ingest") with config,
  * its log in the working folder. */
 int procs_daemon_start(struct procs *p, const char *rel, const char *config);
+
+/* The benchmark's own Kafka client: the settings of the daemons'
+ * configuration, a producer, and a consumer of topics.scores from its
+ * start (group: the benchmark's name), so no Score is missed however late
+ * the group is joined. */
+struct procs_client {
+        struct fraud_settings settings;
+        struct fraud_connect prod_conn, cons_conn;
+        struct fraud_kafka_producer *producer;
+        struct fraud_kafka_consumer *consumer;
+};
+
+/* Opens c from config.  0 or -1 (the reason printed). */
+int procs_client_open(struct procs_client *c, const struct procs *p, const char *config);
+void procs_client_close(struct procs_client *c);
 
 /* SIGTERM to every daemon, last started first, then the broker; waits for
  * each.  Then removes the working folder unless p->keep. */

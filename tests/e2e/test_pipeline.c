@@ -120,15 +120,21 @@ static void e2e_publish(const char *bootstrap) {
         fraud_kafka_producer_free(p);
 }
 
-static pid_t e2e_spawn(const char *exe, const char *config) {
+/* Runs FRAUD_BUILD_ROOT/argv[0] with argv, stdout and stderr to out (NULL:
+ * this process's). */
+static pid_t e2e_run(const char *const argv[], const char *out) {
         char path[1024];
         pid_t pid;
 
-        snprintf(path, sizeof(path), "%s/%s", getenv("FRAUD_BUILD_ROOT"), exe);
+        snprintf(path, sizeof(path), "%s/%s", getenv("FRAUD_BUILD_ROOT"), argv[0]);
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
-                execl(path, path, "--config", config, (char *)NULL);
+                int fd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644) : -1;
+
+                if (out && (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0))
+                        _exit(126);
+                execv(path, (char *const *)argv);
                 _exit(127);
         }
         return pid;
@@ -283,9 +289,12 @@ START_TEST(test_pipeline_scores_every_valid_transaction_once_and_reconciles) {
                 ck_assert_int_eq(fraud_mock_topic_create(m, e2e_topics[i], 2), 0);
         setenv("FRAUD_KAFKA_BOOTSTRAP", fraud_mock_bootstrap(m), 1);
         setenv("FRAUD_INGEST_CARD_HASH_KEY", "000102030405060708090a0b0c0d0e0f", 1);
-        pids[0] = e2e_spawn("ingest/fraud-ingest", config);
-        pids[1] = e2e_spawn("velocity/fraud-velocity", config);
-        pids[2] = e2e_spawn("scorer/fraud-scorer", config);
+        pids[0] = e2e_run((const char *const[]){"ingest/fraud-ingest", "--config", config, NULL},
+                          NULL);
+        pids[1] = e2e_run(
+                (const char *const[]){"velocity/fraud-velocity", "--config", config, NULL}, NULL);
+        pids[2] = e2e_run((const char *const[]){"scorer/fraud-scorer", "--config", config, NULL},
+                          NULL);
 
         e2e_publish(fraud_mock_bootstrap(m));
         e2e_collect(fraud_mock_bootstrap(m), &scores, &dead, E2E_VALID, E2E_MALFORMED);
@@ -306,25 +315,6 @@ END_TEST
 
 /* ---- five processes: broker, generator, three daemons ---- */
 
-/* Runs FRAUD_BUILD_ROOT/argv[0] with argv, stdout and stderr to out. */
-static pid_t e2e_run(const char *const argv[], const char *out) {
-        char path[1024];
-        pid_t pid;
-
-        snprintf(path, sizeof(path), "%s/%s", getenv("FRAUD_BUILD_ROOT"), argv[0]);
-        pid = fork();
-        ck_assert_int_ge(pid, 0);
-        if (pid == 0) {
-                int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-                if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-                        _exit(126);
-                execv(path, (char *const *)argv);
-                _exit(127);
-        }
-        return pid;
-}
-
 /* The last line of path that contains what, into line; false if none. */
 static bool e2e_grep(const char *path, const char *what, char *line, size_t size) {
         FILE *f = fopen(path, "r");
@@ -343,8 +333,7 @@ static bool e2e_grep(const char *path, const char *what, char *line, size_t size
 }
 
 static void e2e_assert_generated_id(const char *id) {
-        ck_assert_msg(strncmp(id, "tx_", 3) == 0 && !strstr(id, FAULTS_ID_SUFFIX), "scored %s",
-                      id);
+        ck_assert_msg(strncmp(id, "tx_", 3) == 0 && !strstr(id, FAULTS_ID_SUFFIX), "scored %s", id);
 }
 
 /* What `fraudctl generate` says it published. */
@@ -377,8 +366,8 @@ START_TEST(test_pipeline_five_processes_reconcile_a_generated_stream_with_faults
         static struct e2e_dead dead;
         char dir[] = "/tmp/fraud-e2e5-XXXXXX", config[256], boot[256], bootstrap[256];
         char out[6][300], line[512];
-        static const char *const names[6] = {"broker", "ingest", "velocity", "scorer", "generate",
-                                             "ingest-end"};
+        static const char *const names[6] = {"broker", "ingest",   "velocity",
+                                             "scorer", "generate", "ingest-end"};
         struct e2e_generated g;
         unsigned long long ingest_duplicates;
         pid_t pids[4], gen;
@@ -413,11 +402,26 @@ START_TEST(test_pipeline_five_processes_reconcile_a_generated_stream_with_faults
                 (const char *const[]){"velocity/fraud-velocity", "--config", config, NULL}, out[2]);
         pids[3] = e2e_run((const char *const[]){"scorer/fraud-scorer", "--config", config, NULL},
                           out[3]);
-        gen = e2e_run((const char *const[]){"tools/fraudctl", "generate", "--config", config,
-                                            "--publish", "--rate", "4000", "--days", "2",
-                                            "--customers", "300", "--merchants", "60", "--seed",
-                                            "5", "--malformed-share", "0.02", "--duplicate-share",
-                                            "0.03", NULL},
+        gen = e2e_run((const char *const[]){"tools/fraudctl",
+                                            "generate",
+                                            "--config",
+                                            config,
+                                            "--publish",
+                                            "--rate",
+                                            "4000",
+                                            "--days",
+                                            "2",
+                                            "--customers",
+                                            "300",
+                                            "--merchants",
+                                            "60",
+                                            "--seed",
+                                            "5",
+                                            "--malformed-share",
+                                            "0.02",
+                                            "--duplicate-share",
+                                            "0.03",
+                                            NULL},
                       out[4]);
         ck_assert_int_eq(waitpid(gen, &status, 0), gen);
         ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "fraudctl generate: %d",
@@ -427,8 +431,7 @@ START_TEST(test_pipeline_five_processes_reconcile_a_generated_stream_with_faults
         ck_assert_uint_gt(g.malformed, 6);
         ck_assert_uint_gt(g.duplicates, 6);
         ck_assert_uint_eq(g.failed, 0);
-        ck_assert_uint_eq(g.published,
-                          g.transactions + g.chargebacks + g.malformed + g.duplicates);
+        ck_assert_uint_eq(g.published, g.transactions + g.chargebacks + g.malformed + g.duplicates);
 
         e2e_collect(bootstrap, &scores, &dead, g.transactions, g.malformed);
         for (int i = 3; i >= 0; i--)
@@ -441,13 +444,13 @@ START_TEST(test_pipeline_five_processes_reconcile_a_generated_stream_with_faults
         /* Every malformed record in dlq, with the reason of its defect. */
         ck_assert_uint_eq(dead.total, g.malformed);
         for (int k = 0; k < FAULTS_KIND_COUNT; k++)
-                ck_assert_uint_eq(e2e_dead_count(&dead, faults_reason_code(k)),
-                                  g.malformed / FAULTS_KIND_COUNT +
-                                          ((unsigned long long)k < g.malformed % FAULTS_KIND_COUNT));
+                ck_assert_uint_eq(
+                        e2e_dead_count(&dead, faults_reason_code(k)),
+                        g.malformed / FAULTS_KIND_COUNT +
+                                ((unsigned long long)k < g.malformed % FAULTS_KIND_COUNT));
         /* Ingest's own count of duplicates is the generator's. */
         ck_assert(e2e_grep(out[1], "duplicates=", line, sizeof(line)));
-        ck_assert_int_eq(sscanf(strstr(line, "duplicates="), "duplicates=%llu",
-                                &ingest_duplicates),
+        ck_assert_int_eq(sscanf(strstr(line, "duplicates="), "duplicates=%llu", &ingest_duplicates),
                          1);
         ck_assert_uint_eq(ingest_duplicates, g.duplicates);
         /* published = scored + rejected + duplicates (+ the chargebacks) */
