@@ -927,8 +927,12 @@ static void consumer_fail(struct fraud_kafka_consumer *c, int err) {
                 c->failed = err < 0 ? err : -EIO;
 }
 
+/* The protocol is NULL while the consumer is not in a group (e.g. an
+ * assignment delivered during close, before the first join completed). */
 static bool consumer_cooperative(struct fraud_kafka_consumer *c) {
-        return strcmp(rd_kafka_rebalance_protocol(c->cl.rk), "COOPERATIVE") == 0;
+        const char *protocol = rd_kafka_rebalance_protocol(c->cl.rk);
+
+        return protocol && strcmp(protocol, "COOPERATIVE") == 0;
 }
 
 static void consumer_assign(struct fraud_kafka_consumer *c,
