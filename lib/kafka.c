@@ -1357,6 +1357,95 @@ int fraud_kafka_consumer_committed(struct fraud_kafka_consumer *c, const char *t
         return fraud_kafka_errno(code);
 }
 
+int fraud_kafka_consumer_end_offset(struct fraud_kafka_consumer *c, const char *topic,
+                                    int32_t partition, int timeout_ms, int64_t *out) {
+        int64_t low = 0;
+
+        assert(c && topic && out);
+        return fraud_kafka_errno(
+                rd_kafka_query_watermark_offsets(c->cl.rk, topic, partition, &low, out, timeout_ms));
+}
+
+int fraud_kafka_consumer_position(struct fraud_kafka_consumer *c, const char *topic,
+                                  int32_t partition, int64_t *out) {
+        rd_kafka_topic_partition_list_t *list;
+        rd_kafka_resp_err_t code;
+
+        assert(c && topic && out);
+        list = rd_kafka_topic_partition_list_new(1);
+        if (!list)
+                return -ENOMEM;
+        rd_kafka_topic_partition_list_add(list, topic, partition);
+        code = rd_kafka_position(c->cl.rk, list);
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+                code = list->elems[0].err;
+        *out = list->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(list);
+        if (code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+                return -ENOENT;
+        return fraud_kafka_errno(code);
+}
+
+static int group_client_new(const struct fraud_kafka_options *opts, const char *group,
+                            rd_kafka_t **out, char *err, size_t err_size) {
+        struct fraud_kafka_options o = *opts;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        char why[FRAUD_KAFKA_ERRSTR_MAX];
+        int r;
+
+        o.group_id = group;
+        if (!conf)
+                return -ENOMEM;
+        r = conf_common(conf, &o, err, err_size);
+        if (r >= 0)
+                r = conf_set(conf, "group.id", group, err, err_size);
+        if (r >= 0)
+                r = conf_set(conf, "enable.auto.commit", "false", err, err_size);
+        if (r < 0) {
+                rd_kafka_conf_destroy(conf);
+                return r;
+        }
+        *out = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+        if (!*out) {
+                rd_kafka_conf_destroy(conf);
+                err_set(err, err_size, "%s", why);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int fraud_kafka_group_position(const struct fraud_kafka_options *opts, const char *group,
+                               const char *topic, int32_t partition, int timeout_ms,
+                               int64_t *committed, int64_t *end, char *err, size_t err_size) {
+        rd_kafka_topic_partition_list_t *list = NULL;
+        rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR__FAIL;
+        rd_kafka_t *rk = NULL;
+        int64_t low = 0;
+        int r;
+
+        assert(opts && group && topic && committed && end);
+        r = group_client_new(opts, group, &rk, err, err_size);
+        if (r < 0)
+                return r;
+        list = rd_kafka_topic_partition_list_new(1);
+        if (list) {
+                rd_kafka_topic_partition_list_add(list, topic, partition);
+                code = rd_kafka_committed(rk, list, timeout_ms);
+                if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+                        code = list->elems[0].err;
+                *committed = list->elems[0].offset;
+                rd_kafka_topic_partition_list_destroy(list);
+        }
+        if (code == RD_KAFKA_RESP_ERR_NO_ERROR)
+                code = rd_kafka_query_watermark_offsets(rk, topic, partition, &low, end,
+                                                        timeout_ms);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+                err_set(err, err_size, "group %s on %s[%d]: %s", group, topic, (int)partition,
+                        rd_kafka_err2str(code));
+        rd_kafka_destroy(rk);
+        return fraud_kafka_errno(code);
+}
+
 int fraud_kafka_consumer_close(struct fraud_kafka_consumer *c) {
         rd_kafka_resp_err_t code;
 

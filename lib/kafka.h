@@ -306,6 +306,17 @@ int fraud_kafka_consumer_commit(struct fraud_kafka_consumer *c);
 int fraud_kafka_consumer_committed(struct fraud_kafka_consumer *c, const char *topic,
                                    int32_t partition, int64_t *offset, int timeout_ms);
 
+/* The partition's high watermark (the offset its next message will get),
+ * asked of the broker.  0 or -errno. */
+int fraud_kafka_consumer_end_offset(struct fraud_kafka_consumer *c, const char *topic,
+                                    int32_t partition, int timeout_ms, int64_t *out);
+
+/* The consumer's position on an assigned partition: the offset of the next
+ * message a poll will return (FRAUD_KAFKA_OFFSET_COMMITTED before the first
+ * fetch).  0, or -ENOENT when the partition is not assigned. */
+int fraud_kafka_consumer_position(struct fraud_kafka_consumer *c, const char *topic,
+                                  int32_t partition, int64_t *out);
+
 /* Commits, leaves the group (revoking through the hooks) and stops
  * fetching.  Idempotent.  0 or the first -errno met. */
 int fraud_kafka_consumer_close(struct fraud_kafka_consumer *c);
@@ -315,6 +326,18 @@ void fraud_kafka_consumer_counters(const struct fraud_kafka_consumer *c,
 
 /* Text of the latest error ("" if none).  Borrowed until the next call. */
 const char *fraud_kafka_consumer_error(const struct fraud_kafka_consumer *c);
+
+/* ---- observing other groups ----
+ *
+ * For tools that wait until the stages have consumed what they were given
+ * (fraudctl replay's day barrier): the committed offset of a group the
+ * caller is not a member of, and a partition's high watermark, through a
+ * short-lived client of opts (its group_id is ignored; the group is never
+ * joined).  *committed is FRAUD_KAFKA_OFFSET_COMMITTED when the group has
+ * committed nothing there.  0 or -errno with the reason in err. */
+int fraud_kafka_group_position(const struct fraud_kafka_options *opts, const char *group,
+                               const char *topic, int32_t partition, int timeout_ms,
+                               int64_t *committed, int64_t *end, char *err, size_t err_size);
 
 /* ---- inputs and the tracker ----
  *

@@ -25,6 +25,7 @@
 
 #define SCORER_COMMITTED_TIMEOUT_MS 5000 /* group offset lookup on assignment */
 #define SCORER_DLQ_SLACK_BYTES      4096 /* a DeadLetter's bytes besides the original */
+#define SCORER_CATCH_UP_MS          2000 /* longest wait for the models topic at a new day */
 #define SCORER_MODELS_FETCH_WAIT_MS 100  /* models consumer: FRAUD_KAFKA_FETCH_WAIT_MS_MAX */
 
 _Static_assert(FRAUD_FEATURESET_FEATURES_MAX <= FRAUD_MODELFILE_FEATURES_MAX,
@@ -73,6 +74,7 @@ struct scorer {
         uint8_t *buf; /* one packed output */
         size_t buf_cap;
         bool vector_seen;     /* vector_hash is known */
+        int64_t day_latest;   /* latest event-time day decided; INT64_MIN before the first */
         uint64_t vector_hash; /* of the last FeatureVector */
         bool reload;
         struct fraud_metrics *metrics;
@@ -300,6 +302,55 @@ static void models_refresh(struct scorer *s) {
         }
 }
 
+/* Whether the models consumer has read every partition of the models topic
+ * up to end offsets asked of the broker now (1), not yet (0), or cannot
+ * tell (-errno). */
+static int models_read_to_end(struct scorer *s, int timeout_ms) {
+        const char *topic = s->settings->topics.models;
+        int64_t end = 0, pos = 0;
+        int r;
+
+        for (int32_t p = 0; p < (int32_t)s->settings->topics.partitions; p++) {
+                r = fraud_kafka_consumer_end_offset(s->models, topic, p, timeout_ms, &end);
+                if (r == 0)
+                        r = fraud_kafka_consumer_position(s->models, topic, p, &pos);
+                if (r == -ENOENT) /* not assigned yet */
+                        return end > 0 ? 0 : 1;
+                if (r < 0)
+                        return r;
+                if (end > 0 && pos < end)
+                        return 0;
+        }
+        return 1;
+}
+
+/* A new event-time day: before its first transaction is decided, the
+ * models topic is read to its end, so that every model announced before
+ * that transaction was published serves it.  Live, this costs one offset
+ * query a day; for fraudctl replay it is what makes the model of each day
+ * the one a backtest uses (its day barrier waits for the trainer first).
+ * Bounded by SCORER_CATCH_UP_MS: a broker that does not answer is logged
+ * and the day starts with the models at hand. */
+static void models_catch_up(struct scorer *s) {
+        int64_t deadline = fraud_time_mono_ns() + (int64_t)SCORER_CATCH_UP_MS * 1000000;
+        const struct fraud_kafka_message *msgs;
+        int r;
+
+        while ((r = models_read_to_end(s, SCORER_CATCH_UP_MS)) == 0 &&
+               fraud_time_mono_ns() < deadline) {
+                int n = fraud_kafka_consumer_poll_batch(s->models, &msgs, 10);
+                for (int k = 0; k < n; k++) {
+                        announcement_take(s, &msgs[k]);
+                        fraud_kafka_input_done(msgs[k].input);
+                }
+        }
+        if (r <= 0)
+                fraud_log_warning("new day: models topic not read to its end (%s); "
+                                  "deciding with the models at hand",
+                                  r < 0 ? strerror(-r) : "timed out");
+        models_refresh(s);
+}
+
 static void rules_loaded(struct scorer *s) {
         const struct rules *rules = rulebook_rules(s->rules);
 
@@ -425,8 +476,34 @@ static int message_take(struct scorer *s, const struct fraud_kafka_message *m, s
         return r;
 }
 
-/* Takes the n messages, decides the accepted ones together and sends
- * their Scores (and shadow Scores), then finishes their inputs. */
+/* Decides the first k accepted vectors of the batch together, sends their
+ * Scores (and shadow Scores), then finishes their inputs. */
+static int batch_decide(struct scorer *s, size_t k) {
+        int r = 0;
+
+        if (k > 0)
+                r = scores_send(s, k, ROLE_CHAMPION);
+        if (r >= 0 && k > 0 && s->model[ROLE_CHALLENGER])
+                r = scores_send(s, k, ROLE_CHALLENGER);
+        for (size_t i = 0; i < k; i++)
+                fraud_kafka_input_done(s->batch.msg[i]->input);
+        return r;
+}
+
+/* Whether the vector in slot k opens a later event-time day than any
+ * decided before (the first vector opens one too). */
+static bool day_opens(struct scorer *s, size_t k) {
+        int64_t day = fraud_time_day_index(s->batch.fv[k]->transaction->event_time_us);
+
+        if (day <= s->day_latest)
+                return false;
+        s->day_latest = day;
+        return true;
+}
+
+/* Takes the n messages and decides the accepted ones together, except that
+ * a vector opening a new event-time day splits the batch: what came before
+ * it is decided first, then the models are caught up (models_catch_up). */
 static int messages_process(struct scorer *s, const struct fraud_kafka_message *msgs, size_t n) {
         size_t k = 0;
         int r = 0;
@@ -434,16 +511,24 @@ static int messages_process(struct scorer *s, const struct fraud_kafka_message *
         assert(n <= s->batch.cap); /* the consumer returns at most batch_records_max */
         for (size_t i = 0; i < n && r >= 0; i++) {
                 r = message_take(s, &msgs[i], k);
+                if (r > 0 && day_opens(s, k)) {
+                        r = batch_decide(s, k);
+                        s->batch.msg[0] = s->batch.msg[k];
+                        s->batch.fv[0] = s->batch.fv[k];
+                        s->batch.tx[0] = s->batch.tx[k];
+                        k = 0;
+                        models_catch_up(s);
+                        r = r < 0 ? r : 1;
+                }
                 if (r > 0)
                         k++;
         }
-        if (r >= 0 && k > 0)
-                r = scores_send(s, k, ROLE_CHAMPION);
-        if (r >= 0 && k > 0 && s->model[ROLE_CHALLENGER])
-                r = scores_send(s, k, ROLE_CHALLENGER);
-        for (size_t i = 0; i < k; i++)
-                fraud_kafka_input_done(s->batch.msg[i]->input);
-        return r;
+        if (r < 0) { /* the vectors taken are not decided: finish them */
+                for (size_t i = 0; i < k; i++)
+                        fraud_kafka_input_done(s->batch.msg[i]->input);
+                return r;
+        }
+        return batch_decide(s, k);
 }
 
 static int delivery_check(struct scorer *s) {
@@ -585,6 +670,7 @@ int scorer_new(const struct fraud_settings *settings, struct scorer **out, char 
                 return -ENOMEM;
         s->settings = settings;
         s->rules_schema_hash = ~(uint64_t)0;
+        s->day_latest = INT64_MIN;
         fraud_arena_init(&s->arena, 0);
         s->alloc = (ProtobufCAllocator){arena_alloc, arena_free, &s->arena};
         config_from_settings(&s->cfg, &settings->scorer);

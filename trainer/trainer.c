@@ -26,6 +26,7 @@
 #include "proto/dead_letter.pb-c.h"
 #include "proto/label.pb-c.h"
 #include "trainer/announce.h"
+#include "trainer/daily.h"
 #include "trainer/gate.h"
 #include "trainer/labelstore.h"
 #include "trainer/registry.h"
@@ -355,35 +356,23 @@ static int trainer_checkpoint(struct trainer *t) {
                 return trainer_fail(t, r, "store commit: %s (%s)", strerror(-r),
                                     labelstore_error(t->store));
         t->k.checkpoints++;
-        r = fraud_kafka_consumer_offsets_store(t->consumer);
+        return 0;
+}
+
+/* The offsets committed to the store go to Kafka too, once the day they
+ * made due is trained: a group offset at the end of `labels` thus means
+ * that every label was taken and every round it called for is done (what
+ * fraudctl replay's day barrier waits for).  Restarts resume from the
+ * store's offsets, not these. */
+static int trainer_offsets_publish(struct trainer *t) {
+        int r = fraud_kafka_consumer_offsets_store(t->consumer);
+
         return r < 0 ? trainer_fail(t, r, "offsets store: %s",
                                     fraud_kafka_consumer_error(t->consumer))
                      : 0;
 }
 
 /* ---- one day ---- */
-
-/* What one day's round needs besides the round itself. */
-struct day {
-        int64_t cutoff_us;
-        char version[FRAUD_MODELFILE_VERSION_MAX];
-        char champion[FRAUD_MODELFILE_VERSION_MAX]; /* "" when none */
-        struct dataset_window window;
-        struct dataset_table table;
-        struct round_rows rows;
-        struct round round;
-        enum gate_verdict verdict;
-        char reason[FRAUD_TRAINER_REASON_MAX];
-};
-
-/* "train-YYYYMMDD" of the last label day before the cutoff. */
-static void day_version(int64_t cutoff_us, char *out, size_t size) {
-        int64_t y;
-        unsigned mo, d;
-
-        fraud_time_civil_from_days(fraud_time_day_index(cutoff_us) - 1, &y, &mo, &d);
-        snprintf(out, size, "train-%04lld%02u%02u", (long long)y, mo, d);
-}
 
 /* The day is done: marks, eviction of rows no later cutoff uses, commit. */
 static int day_done(struct trainer *t, int64_t cutoff_us) {
@@ -401,206 +390,33 @@ static int day_done(struct trainer *t, int64_t cutoff_us) {
         return 0;
 }
 
-/* The training set of the day into d->table and d->rows. */
-static int day_select(struct trainer *t, struct day *d) {
-        const struct fraud_settings_trainer *c = &t->s->trainer;
-        int r;
-
-        dataset_window_at(d->cutoff_us, c->window_days, c->label_maturity_days, t->fs.hash, t->fs.n,
-                          &d->window);
-        dataset_table_init(&d->table, t->fs.n, (size_t)c->rows_max);
-        r = labelstore_select(t->store, &d->window, &d->table);
-        if (r < 0)
-                return r;
-        d->rows = (struct round_rows){
-                .n_rows = d->table.n_rows,
-                .n_features = t->fs.n,
-                .names = (const char(*)[FRAUD_MODELFILE_NAME_MAX])t->fs.names,
-                .x = d->table.x,
-                .label = d->table.label,
-                .time_us = d->table.time_us,
-                .card = d->table.card,
-                .rows_rejected = d->table.skipped_schema,
-        };
-        return 0;
-}
-
-/* Trains and evaluates; compares with the champion when there is one. */
-static int day_train(struct trainer *t, struct day *d) {
-        const struct fraud_settings_trainer *c = &t->s->trainer;
-        char dir[PATH_MAX], err[FRAUD_TRAINER_ERR_MAX];
-        int64_t last_day = fraud_time_day_index(d->window.end_us) - 1;
-        int r;
-
-        round_init(&d->round, t->s, &d->rows);
-        r = round_split(&d->round, last_day, c->holdout_days);
-        if (r == 0)
-                r = round_fit(&d->round);
-        if (r == 0)
-                r = round_evaluate(&d->round);
-        if (r < 0)
-                return r;
-        r = registry_champion(c->registry_dir, d->champion, sizeof(d->champion), err, sizeof(err));
-        if (r < 0) {
-                d->champion[0] = '\0';
-                if (r != -ENOENT)
-                        fraud_log_warning("no champion to compare with: %s", err);
-                return 0;
-        }
-        registry_path(c->registry_dir, d->champion, dir, sizeof(dir));
-        if (round_compare(&d->round, dir) < 0)
-                fraud_log_warning("champion %s cannot be compared, judged alone: %s", d->champion,
-                                  d->round.err);
-        return 0;
-}
-
-static void day_judge(struct trainer *t, struct day *d) {
-        const struct fraud_settings_trainer *c = &t->s->trainer;
-        const struct round *r = &d->round;
-        const struct evaluate_scores *s = &r->candidate.scores[EVALUATE_CASCADE];
-        const struct gate_config g = {.ap_ratio = c->gate_ap_ratio,
-                                      .min_train_frauds = (uint64_t)c->gate_min_train_frauds,
-                                      .min_holdout_frauds = (uint64_t)c->gate_min_holdout_frauds,
-                                      .min_auc = c->gate_min_auc};
-        const struct gate_input in = {
-                .train_frauds = r->train.frauds,
-                .holdout_frauds = r->holdout.frauds,
-                .auc_roc = s->auc_roc,
-                .average_precision = s->average_precision,
-                .has_champion = r->has_champion,
-                .champion_average_precision =
-                        r->champion.eval.scores[EVALUATE_CASCADE].average_precision,
-                .champion_version = r->champion.version,
-        };
-
-        d->verdict = gate_decide(&g, &in, d->reason, sizeof(d->reason));
-}
-
-/* Writes the version to the registry (staging, then in place) and
- * promotes it when the gate said so. */
-static int day_register(struct trainer *t, struct day *d) {
-        const struct fraud_settings_trainer *c = &t->s->trainer;
-        const struct fraud_modelfile_entry extra[] = {
-                {"window_days", (double)c->window_days},
-                {"label_maturity_days", (double)c->label_maturity_days},
-                {"gate_ap_ratio", c->gate_ap_ratio},
-                {"gate_min_auc", c->gate_min_auc},
-                {"gate_min_train_frauds", (double)c->gate_min_train_frauds},
-                {"gate_min_holdout_frauds", (double)c->gate_min_holdout_frauds},
-        };
-        const bool promote = d->verdict == GATE_PROMOTE;
-        const struct round_meta meta = {.version = d->version,
-                                        .parent = d->champion,
-                                        .label_cutoff_us = d->cutoff_us,
-                                        .status = promote ? "champion" : "rejected",
-                                        .status_reason = d->reason,
-                                        .params_extra = extra,
-                                        .n_params_extra = sizeof(extra) / sizeof(extra[0])};
-        char staging[PATH_MAX], err[FRAUD_TRAINER_ERR_MAX], previous[FRAUD_MODELFILE_VERSION_MAX];
-        struct fraud_modelfile *m = malloc(sizeof(*m));
-        int r = m ? registry_staging_clear(c->registry_dir, d->version, err, sizeof(err)) : -ENOMEM;
-
-        if (r == 0 && (r = registry_staging_path(c->registry_dir, d->version, staging,
-                                                 sizeof(staging))) == 0) {
-                round_modelfile(&d->round, &meta, m);
-                if ((r = round_write(&d->round, staging, m)) < 0)
-                        snprintf(err, sizeof(err), "%s", d->round.err);
-        }
-        free(m);
-        if (r == 0)
-                r = registry_install(c->registry_dir, d->version, err, sizeof(err));
-        if (r == 0 && promote)
-                r = registry_promote(c->registry_dir, d->version, d->reason, previous,
-                                     sizeof(previous), err, sizeof(err));
-        return r < 0 ? trainer_fail(t, r, "registry %s: %s", d->version,
-                                    r == -ENOMEM ? "out of memory" : err)
-                     : 0;
-}
-
-static void day_log(const struct day *d) {
-        const struct round *r = &d->round;
-        const struct evaluate_scores *s = &r->candidate.scores[EVALUATE_CASCADE];
-        const struct evaluate_scores *cs = &r->champion.eval.scores[EVALUATE_CASCADE];
-
-        fraud_log_notice("%s: training %zu rows (%zu frauds), holdout %zu (%zu frauds), passed "
-                         "over %zu unlabelled, %zu blocked, %zu of another schema",
-                         d->version, r->train.n, r->train.frauds, r->holdout.n, r->holdout.frauds,
-                         d->table.skipped_unlabelled, d->table.skipped_unknown,
-                         d->table.skipped_schema);
-        fraud_log_notice("%s: cascade on the holdout: AUC-ROC %.4f, AP %.4f, card precision@k "
-                         "%.4f, recall %.4f, FPR %.5f, savings %.2f",
-                         d->version, s->auc_roc, s->average_precision, s->card_precision, s->recall,
-                         s->false_positive_rate, s->savings);
-        if (r->has_champion)
-                fraud_log_notice("%s: champion %s on the same holdout: AUC-ROC %.4f, AP %.4f, "
-                                 "card precision@k %.4f, recall %.4f, FPR %.5f, savings %.2f",
-                                 d->version, r->champion.version, cs->auc_roc,
-                                 cs->average_precision, cs->card_precision, cs->recall,
-                                 cs->false_positive_rate, cs->savings);
-        fraud_log_notice("%s %s: %s", d->version,
-                         d->verdict == GATE_PROMOTE ? "promoted to champion"
-                                                    : "rejected, champion kept",
-                         d->reason);
-}
-
-/* Trains the day; returns 1 when a champion was promoted, 0 when not
- * (rejected, or a day that cannot train), -errno when the stage must stop. */
-static int day_run(struct trainer *t, struct day *d) {
-        int r = day_select(t, d);
+/* The committed rows of a window (daily.h's select). */
+static int trainer_select(void *ctx, const struct dataset_window *w, struct dataset_table *tab,
+                          char *err, size_t err_size) {
+        struct trainer *t = ctx;
+        int r = labelstore_select(t->store, w, tab);
 
         if (r < 0 && r != -E2BIG && r != -ENOMEM)
-                return trainer_fail(t, r, "%s: reading the labels: %s (%s)", d->version,
-                                    strerror(-r), labelstore_error(t->store));
-        if (r == 0)
-                r = day_train(t, d);
-        if (r < 0) { /* the data or the fit: this day cannot train, later ones may */
-                t->k.days_skipped++;
-                fraud_log_err("%s: day not trained: %s", d->version,
-                              r == -E2BIG       ? "more rows than trainer.rows_max"
-                              : d->round.err[0] ? d->round.err
-                                                : strerror(-r));
-                return 0;
-        }
-        day_judge(t, d);
-        if ((r = day_register(t, d)) < 0)
-                return r;
-        t->k.rounds++;
-        *(d->verdict == GATE_PROMOTE ? &t->k.promoted : &t->k.gate_rejected) += 1;
-        day_log(d);
-        return d->verdict == GATE_PROMOTE;
+                snprintf(err, err_size, "reading the labels: %s (%s)", strerror(-r),
+                         labelstore_error(t->store));
+        return r;
 }
 
 /* One day at cutoff_us, from selection to announcement. */
 static int trainer_day(struct trainer *t, int64_t cutoff_us) {
-        struct fraud_modelfile *m = malloc(sizeof(*m));
-        char err[FRAUD_TRAINER_ERR_MAX], newest[FRAUD_TRAINER_TXID_MAX] = "";
-        struct day *d = calloc(1, sizeof(*d));
-        int r = m && d ? 0 : -ENOMEM, promoted = 0;
+        const struct daily_rows rows = {.select = trainer_select, .ctx = t};
+        struct daily_result res;
+        int r = daily_run(t->s, &t->fs, &rows, cutoff_us, &res, t->error, sizeof(t->error));
 
-        if (r == 0) {
-                d->cutoff_us = cutoff_us;
-                day_version(cutoff_us, d->version, sizeof(d->version));
-                if (registry_read(t->s->trainer.registry_dir, d->version, m, err, sizeof(err)) == 0)
-                        fraud_log_notice("%s: in the registry already (%s), day not trained again",
-                                         d->version, m->status);
-                else
-                        r = promoted = day_run(t, d);
-                memcpy(newest, d->table.newest_tx, sizeof(newest));
-                round_release(&d->round);
-                dataset_table_release(&d->table);
-        }
-        free(m);
-        free(d);
-        if (r == -ENOMEM)
-                return trainer_fail(t, r, "out of memory");
-        if (r >= 0)
-                r = day_done(t, cutoff_us);
-        if (r >= 0 && promoted > 0) {
-                char version[FRAUD_MODELFILE_VERSION_MAX];
-
-                day_version(cutoff_us, version, sizeof(version));
-                r = trainer_announce(t, version, newest);
-        }
+        if (r < 0)
+                return r;
+        t->k.rounds += res.outcome == DAILY_PROMOTED || res.outcome == DAILY_REJECTED;
+        t->k.promoted += res.outcome == DAILY_PROMOTED;
+        t->k.gate_rejected += res.outcome == DAILY_REJECTED;
+        t->k.days_skipped += res.outcome == DAILY_SKIPPED;
+        r = day_done(t, cutoff_us);
+        if (r >= 0 && res.outcome == DAILY_PROMOTED)
+                r = trainer_announce(t, res.version, res.newest_tx);
         return r;
 }
 
@@ -612,8 +428,10 @@ int trainer_step(struct trainer *t, int timeout_ms) {
         int64_t cutoff;
         int r;
 
-        if (n == -ENOBUFS) /* every tracker slot awaits a delivery */
-                return trainer_checkpoint(t);
+        if (n == -ENOBUFS) { /* every tracker slot awaits a delivery */
+                r = trainer_checkpoint(t);
+                return r < 0 ? r : trainer_offsets_publish(t);
+        }
         if (n < 0)
                 return trainer_fail(t, n, "consume: %s", fraud_kafka_consumer_error(t->consumer));
         for (int i = 0; i < n; i++) {
@@ -625,8 +443,11 @@ int trainer_step(struct trainer *t, int timeout_ms) {
         fraud_kafka_producer_poll(t->producer, 0);
         if (n > 0 && (r = trainer_checkpoint(t)) < 0)
                 return r;
-        cutoff = schedule_due(&t->sched, &t->marks, fraud_time_now_us());
-        if (cutoff != SCHEDULE_NONE && (r = trainer_day(t, cutoff)) < 0)
+        /* Every day due, before the offsets say the labels were taken. */
+        while ((cutoff = schedule_due(&t->sched, &t->marks, fraud_time_now_us())) != SCHEDULE_NONE)
+                if ((r = trainer_day(t, cutoff)) < 0)
+                        return r;
+        if (n > 0 && (r = trainer_offsets_publish(t)) < 0)
                 return r;
         return n;
 }
