@@ -77,6 +77,7 @@ struct join {
         struct join_store store;
         struct join_sink sink;
         int64_t max_event_us; /* INT64_MIN before the first event */
+        int64_t settled_us;   /* every milestone up to here is applied (not kept) */
         uint64_t records;
         bool clock_dirty;
         struct join_counters k;
@@ -267,6 +268,7 @@ static int clock_load(struct join *j) {
         int r = j->store.clock_get(j->store.ctx, buf, sizeof(buf));
 
         j->max_event_us = INT64_MIN;
+        j->settled_us = INT64_MIN;
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
@@ -518,10 +520,9 @@ static int record_finish(struct join *j, const struct join_step *s, void *tag) {
         return r;
 }
 
-/* Applies every milestone up to the watermark, in order.  1 when the
+/* Applies every milestone up to wm, in order.  1 when the
  * record is finished (to be removed), 0 when it stays, -errno. */
-static int record_advance(struct join *j, void *tag) {
-        int64_t wm = join_watermark(j);
+static int record_advance(struct join *j, int64_t wm, void *tag) {
 
         for (;;) {
                 struct join_step s = record_next(j, &j->rec);
@@ -600,9 +601,9 @@ static int record_remove(struct join *j) {
         return r < 0 ? r : 0;
 }
 
-/* Advances the loaded record to the watermark and stores the result. */
-static int record_settle(struct join *j, void *tag) {
-        int r = record_advance(j, tag);
+/* Advances the loaded record to wm and stores the result. */
+static int record_settle(struct join *j, int64_t wm, void *tag) {
+        int r = record_advance(j, wm, tag);
 
         if (r < 0)
                 return r;
@@ -660,7 +661,7 @@ static int features_apply(struct join *j, const struct join_input *in,
         j->rec.features = in->data;
         j->rec.features_len = (uint32_t)in->size;
         j->k.features++;
-        return record_settle(j, in->tag);
+        return record_settle(j, j->settled_us, in->tag);
 }
 
 static int join_features(struct join *j, const struct join_input *in) {
@@ -717,7 +718,7 @@ static int score_apply(struct join *j, const struct join_input *in, const Fraud_
         j->rec.decision = (uint8_t)s->decision;
         j->k.scores++;
         j->k.scores_after_label += j->rec.status != FRAUD__LABEL_STATUS__LABEL_STATUS_UNSPECIFIED;
-        return record_settle(j, in->tag);
+        return record_settle(j, j->settled_us, in->tag);
 }
 
 static int join_score(struct join *j, const struct join_input *in) {
@@ -806,7 +807,7 @@ static int chargeback_apply(struct join *j, const struct join_input *in,
         j->k.chargebacks++;
         j->k.chargebacks_held += !(j->rec.flags & REC_FEATURES);
         j->k.chargebacks_late += late;
-        return record_settle(j, in->tag);
+        return record_settle(j, j->settled_us, in->tag);
 }
 
 static int join_chargeback(struct join *j, const struct join_input *in) {
@@ -857,7 +858,7 @@ static int due_settle(struct join *j, const struct join_due *d) {
         if (r <= 0 || j->rec.due_us != d->due_us)
                 return r < 0 ? r : 0; /* a stale entry */
         j->rec.due_us = JOIN_NONE;    /* the store took it */
-        return record_settle(j, NULL);
+        return record_settle(j, join_watermark(j), NULL);
 }
 
 int join_advance(struct join *j, size_t max) {
@@ -873,6 +874,9 @@ int join_advance(struct join *j, size_t max) {
                 return n;
         for (int i = 0; i < n && r >= 0; i++)
                 r = due_settle(j, &j->due[i]);
+        if (r >= 0 && (size_t)n < (max < FRAUD_LABELER_ADVANCE_CHUNK ? max
+                                                                   : FRAUD_LABELER_ADVANCE_CHUNK))
+                j->settled_us = wm; /* nothing more is due up to wm */
         if (r >= 0)
                 r = clock_save(j);
         return r < 0 ? r : n;

@@ -214,8 +214,14 @@ int join_new(const struct join_config *cfg, const struct join_store *store,
 void join_free(struct join *j);
 
 /* Applies one input: decodes and validates it (rejecting what is bad),
- * raises the watermark, updates the transaction's record and settles it
- * (applies its milestones up to the watermark).  0 or -errno. */
+ * raises the watermark, updates the transaction's record and settles it:
+ * applies its milestones up to where join_advance() last found nothing
+ * more due (at most the watermark before this input).  Milestones beyond
+ * are left to join_advance(), which takes every record in milestone order,
+ * so labels leave in the order of their known_at: a label is followed by
+ * an earlier one only when an input arrives later than the watermark (more
+ * than the lateness late).  The trainer's daily cutoff relies on it.
+ * 0 or -errno. */
 int join_input(struct join *j, const struct join_input *in);
 
 /* Raises the latest event time seen to event_us without an input (end of

@@ -282,6 +282,12 @@ static int labeler_checkpoint(struct labeler *l) {
         dbstore_clear(l->db);
         l->k.checkpoints++;
         l->dirty = false;
+        /* Kafka learns the offsets only once no due label waits: a group
+         * offset at the end of every input then means that every label due
+         * so far was delivered (fraudctl replay's day barrier relies on
+         * it).  Restarts resume from the store's offsets, written above. */
+        if (l->backlog)
+                return 0;
         r = fraud_kafka_consumer_offsets_store(l->consumer);
         return r < 0 ? labeler_fail(l, r, "offsets store: %s",
                                     fraud_kafka_consumer_error(l->consumer))

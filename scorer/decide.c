@@ -229,3 +229,21 @@ void decide_score_fill(const Fraud__FeatureVector *fv, const struct decide_resul
         score->neural_latency_ns = res->neural_ns;
         score->scored_time_us = fraud_time_now_us();
 }
+
+static enum cascade_decision decision_parse(const char *name) {
+        return strcmp(name, "block") == 0    ? CASCADE_BLOCK
+               : strcmp(name, "review") == 0 ? CASCADE_REVIEW
+                                             : CASCADE_ALLOW;
+}
+
+void decide_config_from_settings(struct decide_config *cfg,
+                                 const struct fraud_settings_scorer *sc) {
+        cfg->costs = (struct cascade_costs){
+                .false_positive = sc->cost_false_positive,
+                .false_negative = sc->cost_false_negative,
+                .fn_is_amount = sc->cost_fn_is_amount,
+                .review_ratio = sc->review_ratio,
+                .degraded_decision = decision_parse(sc->degraded_decision),
+        };
+        cfg->reasons_max = (size_t)sc->reasons_max;
+}

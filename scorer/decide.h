@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/settings.h"
 #include "proto/feature_vector.pb-c.h"
 #include "proto/score.pb-c.h"
 #include "scorer/cascade.h"
@@ -60,6 +61,11 @@ struct decide_result {
         int model_error;                           /* 0, or a GBDT failure (-errno): degraded */
         struct cascade_input input;                /* what the cascade was given */
 };
+
+/* The decision configuration of the scorer settings (costs, degraded
+ * decision, reasons). */
+void decide_config_from_settings(struct decide_config *cfg,
+                                 const struct fraud_settings_scorer *sc);
 
 /* Fills tx from fv (borrowing its strings and values). */
 void decide_tx_from_vector(const Fraud__FeatureVector *fv, struct decide_tx *tx);

@@ -585,24 +585,6 @@ int scorer_drain(struct scorer *s, int timeout_ms) {
 
 /* ---- life cycle ---- */
 
-static enum cascade_decision decision_parse(const char *name) {
-        return strcmp(name, "block") == 0    ? CASCADE_BLOCK
-               : strcmp(name, "review") == 0 ? CASCADE_REVIEW
-                                             : CASCADE_ALLOW;
-}
-
-static void config_from_settings(struct decide_config *cfg,
-                                 const struct fraud_settings_scorer *sc) {
-        cfg->costs = (struct cascade_costs){
-                .false_positive = sc->cost_false_positive,
-                .false_negative = sc->cost_false_negative,
-                .fn_is_amount = sc->cost_fn_is_amount,
-                .review_ratio = sc->review_ratio,
-                .degraded_decision = decision_parse(sc->degraded_decision),
-        };
-        cfg->reasons_max = (size_t)sc->reasons_max;
-}
-
 /* The feature schema the settings give velocity (common/featureset.h):
  * the rules compile against it until a model brings its own names.  Models
  * are checked against the FeatureVectors actually seen, not against it. */
@@ -673,7 +655,7 @@ int scorer_new(const struct fraud_settings *settings, struct scorer **out, char 
         s->day_latest = INT64_MIN;
         fraud_arena_init(&s->arena, 0);
         s->alloc = (ProtobufCAllocator){arena_alloc, arena_free, &s->arena};
-        config_from_settings(&s->cfg, &settings->scorer);
+        decide_config_from_settings(&s->cfg, &settings->scorer);
         r = fraud_metrics_new(&s->metrics);
         if (r >= 0)
                 r = counters_register(s);

@@ -2,7 +2,7 @@
 # installs the missing ones.  Sourced by run-demo.sh, run-tests.sh and
 # .ci/run; nothing is ever installed from anywhere but Debian's archive.
 
-FRAUD_BUILD_PACKAGES="gcc libc6-dev pkg-config meson ninja-build
+FRAUD_BUILD_PACKAGES="gcc libc6-dev pkg-config meson ninja-build python3
   librdkafka-dev librocksdb-dev libxgboost-dev libprotobuf-c-dev
   protobuf-c-compiler libyaml-dev check"
 # kcat: an independent Kafka client, used by the demo and the tests to read

@@ -18,6 +18,8 @@
 #include "tools/featurize.h"
 #include "tools/generate.h"
 #include "tools/model_cmd.h"
+#include "tools/backtest_cmd.h"
+#include "tools/replay.h"
 #include "tools/train.h"
 #include "tools/watch.h"
 
@@ -37,6 +39,10 @@ static const struct command commands[] = {
         {"watch", "print a live summary of the decisions on the scores topic", watch_main},
         {"model", "list, show, promote or roll back model versions in the registry",
          model_cmd_main},
+        {"backtest", "replay payment files through every stage in one process; report",
+         backtest_cmd_main},
+        {"replay", "publish payment files to the running daemons, day by day; report",
+         replay_main},
 };
 
 static void usage(FILE *out) {

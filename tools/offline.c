@@ -33,16 +33,6 @@
 #define OFFLINE_ID_BYTES (FRAUD_INGEST_ID_BYTES_MAX + 1)
 #define OFFLINE_CB_FIRST 1024 /* chargebacks allocated before the array first grows */
 
-/* One chargeback as read from its file. */
-struct offline_cb {
-        int64_t arrival_us, tx_time_us;
-        uint64_t tx_hash; /* features_hash() of the transaction id */
-        char tx_id[OFFLINE_ID_BYTES];
-        char cb_id[OFFLINE_ID_BYTES];
-        char merchant[OFFLINE_ID_BYTES];
-        char terminal[OFFLINE_ID_BYTES];
-        size_t line;
-};
 
 struct driver {
         const struct offline_options *o;
@@ -50,8 +40,15 @@ struct driver {
         struct features_config cfg;
         struct entities *entities;
         struct window_scratch scratch;
-        struct offline_cb *cb; /* by arrival */
+        struct offline_chargeback *cb; /* by arrival (ARRIVAL) or delivery (DAY) */
         size_t n_cb, cap_cb, next_cb;
+        int64_t day;   /* DAY: the latest day barrier passed; INT64_MIN before */
+        int (*on_row)(void *opaque, const struct offline_row *row);
+        void *opaque;
+        uint64_t *seen; /* hashes of the transaction ids taken; 0: a free slot */
+        size_t seen_n, seen_cap;
+        bool json;     /* the transactions file is JSON lines */
+        char *header;  /* its CSV header line */
         size_t *by_tx; /* indices into cb, by tx_hash then id */
         struct mapping mapping;
         struct mapping_scratch *ms;
@@ -65,9 +62,12 @@ struct driver {
 static int fail(struct driver *d, int r, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+/* The first reason stays: a callback's own message is not overwritten. */
 static int fail(struct driver *d, int r, const char *fmt, ...) {
         va_list ap;
 
+        if (d->err[0])
+                return r;
         va_start(ap, fmt);
         vsnprintf(d->err, d->err_size, fmt, ap);
         va_end(ap);
@@ -241,7 +241,7 @@ static bool field_copy(const struct driver *d, enum normalize_field f, char *buf
 }
 
 /* Checks the record just read and fills *c; NULL, or the reason. */
-static const char *cb_fill(struct driver *d, const struct cb_layout *lay, struct offline_cb *c) {
+static const char *cb_fill(struct driver *d, const struct cb_layout *lay, struct offline_chargeback *c) {
         const char *when = cell(d, lay->arrival), *tx_when = cell(d, lay->tx_time);
 
         memset(c, 0, sizeof(*c));
@@ -262,7 +262,7 @@ static const char *cb_fill(struct driver *d, const struct cb_layout *lay, struct
         return NULL;
 }
 
-static int cb_push(struct driver *d, const struct offline_cb *c) {
+static int cb_push(struct driver *d, const struct offline_chargeback *c) {
         if (d->n_cb == d->cap_cb) {
                 size_t cap = d->cap_cb ? 2 * d->cap_cb : OFFLINE_CB_FIRST;
                 void *p;
@@ -282,7 +282,7 @@ static int cb_push(struct driver *d, const struct offline_cb *c) {
 static int cb_lines(struct driver *d, FILE *in, const struct mapping *m,
                     const struct cb_layout *lay) {
         struct normalize_rejection rej;
-        struct offline_cb c;
+        struct offline_chargeback c;
         size_t len, line_no = 1;
         int r;
 
@@ -315,8 +315,41 @@ static int cb_lines(struct driver *d, FILE *in, const struct mapping *m,
         return 0;
 }
 
+int64_t offline_chargeback_day(const struct offline_chargeback *c) {
+        int64_t day = fraud_time_day_index(c->arrival_us);
+
+        if (c->tx_time_us == 0)
+                return day + 1;
+        return fraud_time_day_index(c->tx_time_us) >= day ? fraud_time_day_index(c->tx_time_us) + 1
+                                                          : day;
+}
+
+void offline_chargeback_proto(const struct offline_chargeback *c, Fraud__Chargeback *m) {
+        fraud__chargeback__init(m);
+        m->schema_version = CHARGEBACK_SCHEMA_VERSION;
+        m->transaction_id = (char *)c->tx_id;
+        m->chargeback_id = (char *)c->cb_id;
+        m->event_time_us = c->arrival_us;
+        m->transaction_time_us = c->tx_time_us;
+        m->kind = FRAUD__CHARGEBACK_KIND__CHARGEBACK_KIND_CHARGEBACK;
+        m->merchant_id = (char *)c->merchant;
+        m->terminal_id = (char *)c->terminal;
+}
+
+/* Delivery day first (DAY order), then arrival, then file order. */
+static int cb_by_day(const void *a, const void *b) {
+        const struct offline_chargeback *x = a, *y = b;
+        int64_t dx = offline_chargeback_day(x), dy = offline_chargeback_day(y);
+
+        if (dx != dy)
+                return dx < dy ? -1 : 1;
+        if (x->arrival_us != y->arrival_us)
+                return x->arrival_us < y->arrival_us ? -1 : 1;
+        return x->line < y->line ? -1 : x->line > y->line;
+}
+
 static int cb_by_arrival(const void *a, const void *b) {
-        const struct offline_cb *x = a, *y = b;
+        const struct offline_chargeback *x = a, *y = b;
 
         if (x->arrival_us != y->arrival_us)
                 return x->arrival_us < y->arrival_us ? -1 : 1;
@@ -325,8 +358,8 @@ static int cb_by_arrival(const void *a, const void *b) {
 
 /* Indices by (transaction hash, id); arg is the array indexed. */
 static int cb_by_tx(const void *a, const void *b, void *arg) {
-        const struct offline_cb *cb = arg;
-        const struct offline_cb *x = &cb[*(const size_t *)a], *y = &cb[*(const size_t *)b];
+        const struct offline_chargeback *cb = arg;
+        const struct offline_chargeback *x = &cb[*(const size_t *)a], *y = &cb[*(const size_t *)b];
 
         if (x->tx_hash != y->tx_hash)
                 return x->tx_hash < y->tx_hash ? -1 : 1;
@@ -353,7 +386,8 @@ static int cb_read(struct driver *d) {
                 r = cb_lines(d, in, m, &lay);
         fclose(in);
         if (r == 0 && d->n_cb > 0) {
-                qsort(d->cb, d->n_cb, sizeof(*d->cb), cb_by_arrival);
+                qsort(d->cb, d->n_cb, sizeof(*d->cb),
+                      d->o->cb_order == OFFLINE_CB_DAY ? cb_by_day : cb_by_arrival);
                 if (!(d->by_tx = malloc(d->n_cb * sizeof(size_t))))
                         r = fail(d, -ENOMEM, "out of memory");
         }
@@ -374,7 +408,7 @@ static bool label_of(const struct driver *d, const char *id) {
 
         while (lo < hi) { /* first index with (hash, id) >= (h, id) */
                 size_t mid = lo + (hi - lo) / 2;
-                const struct offline_cb *c = &d->cb[d->by_tx[mid]];
+                const struct offline_chargeback *c = &d->cb[d->by_tx[mid]];
 
                 if (c->tx_hash < h || (c->tx_hash == h && strcmp(c->tx_id, id) < 0))
                         lo = mid + 1;
@@ -382,7 +416,7 @@ static bool label_of(const struct driver *d, const char *id) {
                         hi = mid;
         }
         for (; lo < d->n_cb; lo++) {
-                const struct offline_cb *c = &d->cb[d->by_tx[lo]];
+                const struct offline_chargeback *c = &d->cb[d->by_tx[lo]];
 
                 if (c->tx_hash != h || strcmp(c->tx_id, id) != 0)
                         return false;
@@ -393,22 +427,15 @@ static bool label_of(const struct driver *d, const char *id) {
 }
 
 /* Gives one chargeback to its terminal's window, as fraud-velocity does. */
-static int cb_apply(struct driver *d, const struct offline_cb *c) {
-        Fraud__Chargeback m = FRAUD__CHARGEBACK__INIT;
+static int cb_apply(struct driver *d, const struct offline_chargeback *c) {
+        Fraud__Chargeback m;
         struct window_chargeback wc;
         struct window *w;
         const char *id = NULL, *why = "";
         size_t id_len = 0;
         int r;
 
-        m.schema_version = CHARGEBACK_SCHEMA_VERSION;
-        m.transaction_id = (char *)c->tx_id;
-        m.chargeback_id = (char *)c->cb_id;
-        m.event_time_us = c->arrival_us;
-        m.transaction_time_us = c->tx_time_us;
-        m.kind = FRAUD__CHARGEBACK_KIND__CHARGEBACK_KIND_CHARGEBACK;
-        m.merchant_id = (char *)c->merchant;
-        m.terminal_id = (char *)c->terminal;
+        offline_chargeback_proto(c, &m);
         if (features_chargeback_from_proto(&m, &wc, &id, &id_len, &why) != 0) {
                 reject_show(d, d->k->cb_rejected, d->o->chargebacks, c->line, why, "");
                 d->k->cb_rejected++;
@@ -432,17 +459,19 @@ struct tx_layout {
         long is_fraud, scenario;
 };
 
-static int tx_header(struct driver *d, FILE *in, struct tx_layout *lay) {
+/* The first line: a CSV header, or (JSON lines) the first record. */
+static int tx_header(struct driver *d, size_t len, struct tx_layout *lay) {
         char why[256];
-        size_t len;
-        int r = line_read(d, in, &len);
 
-        if (r <= 0)
-                return fail(d, r == -EIO ? r : -EINVAL, "%s: no header line", d->o->transactions);
+        d->json = len > 0 && d->line[0] == '{';
+        if (d->json)
+                return 0;
         lay->is_fraud = header_find(d->line, d->mapping.delimiter, "is_fraud");
         lay->scenario = header_find(d->line, d->mapping.delimiter, "scenario");
         if (mapping_csv_header(&d->mapping, d->line, len, why, sizeof(why)) < 0)
                 return fail(d, -EINVAL, "%s: %s", d->o->transactions, why);
+        if (!(d->header = strdup(d->line)))
+                return fail(d, -ENOMEM, "out of memory");
         return 0;
 }
 
@@ -476,7 +505,8 @@ static int tx_features(struct driver *d, size_t line_no) {
                 d->k->tx_rejected++;
                 return 1;
         }
-        while (d->next_cb < d->n_cb && d->cb[d->next_cb].arrival_us <= ft.t_us)
+        while (d->o->cb_order == OFFLINE_CB_ARRIVAL && d->next_cb < d->n_cb &&
+               d->cb[d->next_cb].arrival_us <= ft.t_us)
                 if ((r = cb_apply(d, &d->cb[d->next_cb++])) < 0)
                         return r;
         if ((r = tx_windows(d, &ids, w)) < 0)
@@ -500,78 +530,193 @@ static int entities_check(struct driver *d) {
         return 0;
 }
 
+/* Whether the transaction id was taken before (ingest's de-duplication:
+ * a repeated id is not scored twice); remembers it.  0 new, 1 seen,
+ * -ENOMEM. */
+static int seen_check_add(struct driver *d, const char *id) {
+        uint64_t h = features_hash(id, strlen(id));
+        size_t mask, i;
+
+        if (2 * (d->seen_n + 1) > d->seen_cap) {
+                size_t cap = d->seen_cap ? 2 * d->seen_cap : 1 << 16;
+                uint64_t *t = calloc(cap, sizeof(*t));
+
+                if (!t)
+                        return -ENOMEM;
+                for (size_t k = 0; k < d->seen_cap; k++)
+                        for (i = d->seen[k] & (cap - 1); d->seen[k]; i = (i + 1) & (cap - 1))
+                                if (!t[i]) {
+                                        t[i] = d->seen[k];
+                                        break;
+                                }
+                free(d->seen);
+                d->seen = t;
+                d->seen_cap = cap;
+        }
+        mask = d->seen_cap - 1;
+        for (i = h & mask; d->seen[i]; i = (i + 1) & mask)
+                if (d->seen[i] == h)
+                        return 1;
+        d->seen[i] = h;
+        d->seen_n++;
+        return 0;
+}
+
+/* DAY order: passes every day barrier up to day (the first transaction's
+ * day for the first one): the day's chargebacks to the windows, then
+ * on_day. */
+static int day_advance(struct driver *d, int64_t day) {
+        int r;
+
+        if (d->day == INT64_MIN)
+                d->day = day - 1;
+        while (d->day < day) {
+                size_t first = d->next_cb;
+
+                d->day++;
+                while (d->next_cb < d->n_cb && offline_chargeback_day(&d->cb[d->next_cb]) <= d->day)
+                        if (!d->o->no_features && (r = cb_apply(d, &d->cb[d->next_cb])) < 0)
+                                return r;
+                        else
+                                d->next_cb++;
+                if (d->o->on_day &&
+                    (r = d->o->on_day(d->opaque, d->day * FRAUD_USEC_PER_DAY, &d->cb[first],
+                                      d->next_cb - first)) < 0)
+                        return fail(d, r, "day barrier: %s", strerror(-r));
+        }
+        return 0;
+}
+
+/* The row of the line just read, before its vector is known. */
+static void row_init(const struct driver *d, struct offline_row *row, size_t len, size_t line_no,
+                     const struct tx_layout *lay) {
+        const struct rawjson_member *f = d->json ? rawjson_find(&d->ms->u.json, "is_fraud") : NULL;
+        const struct rawjson_member *sc = d->json ? rawjson_find(&d->ms->u.json, "scenario") : NULL;
+
+        *row = (struct offline_row){.line = line_no, .raw = d->line, .raw_len = len,
+                                    .json = d->json, .header = d->header, .is_fraud = -1,
+                                    .scenario = ""};
+        if (!d->json && d->ms->u.csv.count > 0)
+                row->cells = &d->ms->u.csv;
+        if (d->json) {
+                row->is_fraud = f ? f->value[0] == '1' || f->value[0] == 't' : -1;
+                row->scenario = sc ? sc->value : "";
+        } else {
+                row->is_fraud = lay->is_fraud < 0 ? -1 : cell(d, lay->is_fraud)[0] == '1';
+                row->scenario = cell(d, lay->scenario);
+        }
+}
+
+/* A line that yields no vector, to on_row when all_lines asks for it. */
+static int row_skipped(struct driver *d, struct offline_row *row, const char *why) {
+        int r;
+
+        if (!d->o->all_lines)
+                return 0;
+        row->tx = NULL;
+        row->reject = why;
+        r = d->on_row(d->opaque, row);
+        return r < 0 ? fail(d, r, "%s:%zu: output: %s", d->o->transactions, row->line,
+                            strerror(-r))
+                     : 0;
+}
+
+static int tx_parse(struct driver *d, size_t len, struct normalize_rejection *rej) {
+        int r;
+
+        d->ms->u.csv.count = 0;
+        r = d->json ? mapping_json_input(&d->mapping, d->line, len, d->ms, rej)
+                        : mapping_csv_input(&d->mapping, d->line, len, d->ms, rej);
+
+        return r < 0 ? r : normalize_record(&d->ms->input, d->o->key, d->tx, rej);
+}
+
 /* One data line of the transactions file: 0, 1 past until_us, -errno. */
 static int tx_line(struct driver *d, size_t len, size_t line_no, const struct tx_layout *lay,
-                   int (*on_row)(void *, const struct offline_row *), void *opaque,
                    int64_t *newest) {
         struct normalize_rejection rej = {.detail = ""};
         struct offline_row row;
+        int64_t t;
         int r;
 
         d->k->tx_lines++;
-        if (mapping_csv_input(&d->mapping, d->line, len, d->ms, &rej) < 0 ||
-            normalize_record(&d->ms->input, d->o->key, d->tx, &rej) < 0) {
+        if (tx_parse(d, len, &rej) < 0) {
                 reject_show(d, d->k->tx_rejected, d->o->transactions, line_no,
                             normalize_reason_code(rej.reason), rej.detail);
                 d->k->tx_rejected++;
                 d->k->tx_by_reason[rej.reason]++;
-                return 0;
+                row_init(d, &row, len, line_no, lay);
+                return row_skipped(d, &row, normalize_reason_code(rej.reason));
         }
-        if (d->tx->msg.event_time_us >= d->o->until_us) {
+        t = d->tx->msg.event_time_us;
+        if (t >= d->o->until_us) {
                 d->k->tx_lines--; /* not part of the run */
                 return 1;
         }
-        d->k->tx_late += d->tx->msg.event_time_us < *newest;
-        if (d->tx->msg.event_time_us > *newest)
-                *newest = d->tx->msg.event_time_us;
-        if ((r = tx_features(d, line_no)) != 0)
-                return r < 0 ? r : 0;
-        row = (struct offline_row){
-                .tx = &d->tx->msg,
-                .values = d->values,
-                .n_values = d->cfg.fs.n,
-                .schema_hash = d->cfg.fs.hash,
-                .label = label_of(d, d->tx->transaction_id),
-                .is_fraud = lay->is_fraud < 0 ? -1 : cell(d, lay->is_fraud)[0] == '1',
-                .scenario = cell(d, lay->scenario),
-                .line = line_no,
-        };
+        d->k->tx_late += t < *newest;
+        if (t > *newest)
+                *newest = t;
+        if (d->o->cb_order == OFFLINE_CB_DAY && (r = day_advance(d, fraud_time_day_index(t))) < 0)
+                return r;
+        row_init(d, &row, len, line_no, lay);
+        if ((r = seen_check_add(d, d->tx->transaction_id)) != 0) {
+                if (r < 0)
+                        return fail(d, r, "out of memory");
+                d->k->tx_duplicates++;
+                return row_skipped(d, &row, "duplicate");
+        }
+        if (!d->o->no_features && (r = tx_features(d, line_no)) != 0)
+                return r < 0 ? r : row_skipped(d, &row, "refused");
+        row.tx = &d->tx->msg;
+        row.values = d->values;
+        row.n_values = d->o->no_features ? 0 : d->cfg.fs.n;
+        row.schema_hash = d->cfg.fs.hash;
+        row.label = label_of(d, d->tx->transaction_id);
         d->k->rows++;
         d->k->rows_labelled += row.label;
-        if ((r = on_row(opaque, &row)) < 0)
+        if ((r = d->on_row(d->opaque, &row)) < 0)
                 return fail(d, r, "%s:%zu: output: %s", d->o->transactions, line_no, strerror(-r));
-        if (d->k->rows % OFFLINE_CHECK_EVERY_ROWS == 0)
+        if (d->k->rows % OFFLINE_CHECK_EVERY_ROWS == 0 && !d->o->no_features)
                 return entities_check(d);
         return 0;
 }
 
-static int tx_read(struct driver *d, int (*on_row)(void *, const struct offline_row *),
-                   void *opaque) {
+/* One line as read by line_read (r): 0 or -errno. */
+static int tx_read_one(struct driver *d, int r, size_t len, size_t line_no,
+                       const struct tx_layout *lay, int64_t *newest) {
+        struct offline_row row;
+
+        if (r == -EIO)
+                return fail(d, r, "%s: read error", d->o->transactions);
+        if (r < 0) {
+                reject_show(d, d->k->tx_rejected, d->o->transactions, line_no, "too_large", "");
+                d->k->tx_lines++;
+                d->k->tx_rejected++;
+                d->k->tx_by_reason[NORMALIZE_TOO_LARGE]++;
+                row_init(d, &row, 0, line_no, lay);
+                return row_skipped(d, &row, normalize_reason_code(NORMALIZE_TOO_LARGE));
+        }
+        return len > 0 ? tx_line(d, len, line_no, lay, newest) : 0;
+}
+
+static int tx_read(struct driver *d) {
         FILE *in = fopen(d->o->transactions, "r");
-        struct tx_layout lay = {0};
+        struct tx_layout lay = {-1, -1};
         int64_t newest = INT64_MIN;
-        size_t len, line_no = 1;
+        size_t len = 0, line_no = 1;
         int r;
 
         if (!in)
                 return fail(d, -errno, "%s: %s", d->o->transactions, strerror(errno));
-        r = tx_header(d, in, &lay);
+        r = line_read(d, in, &len);
+        if (r <= 0)
+                r = fail(d, r == -EIO ? r : -EINVAL, "%s: no header line or record",
+                         d->o->transactions);
+        else if ((r = tx_header(d, len, &lay)) == 0 && d->json)
+                r = tx_read_one(d, 1, len, line_no, &lay, &newest);
         while (r == 0 && (r = line_read(d, in, &len)) != 0) {
                 line_no++;
-                if (r == -EIO) {
-                        r = fail(d, r, "%s: read error", d->o->transactions);
-                } else if (r < 0) {
-                        reject_show(d, d->k->tx_rejected, d->o->transactions, line_no, "too_large",
-                                    "");
-                        d->k->tx_lines++;
-                        d->k->tx_rejected++;
-                        d->k->tx_by_reason[NORMALIZE_TOO_LARGE]++;
-                        r = 0;
-                } else if (len > 0) {
-                        r = tx_line(d, len, line_no, &lay, on_row, opaque, &newest);
-                } else {
-                        r = 0;
-                }
+                r = tx_read_one(d, r, len, line_no, &lay, &newest);
         }
         fclose(in);
         return r < 0 ? r : 0;
@@ -587,6 +732,8 @@ static void driver_release(struct driver *d) {
         free(d->ms);
         free(d->tx);
         free(d->line);
+        free(d->seen);
+        free(d->header);
 }
 
 static int driver_init(struct driver *d) {
@@ -621,16 +768,46 @@ int offline_run(const struct offline_options *o,
                 snprintf(err, err_size, "out of memory");
                 return -ENOMEM;
         }
-        *d = (struct driver){.o = o, .k = counts, .err = err, .err_size = err_size};
+        err[0] = '\0';
+        *d = (struct driver){.o = o, .k = counts, .err = err, .err_size = err_size,
+                             .day = INT64_MIN, .on_row = on_row, .opaque = opaque};
         r = driver_init(d);
         if (r == 0 && o->chargebacks)
                 r = cb_read(d);
         if (r == 0)
-                r = tx_read(d, on_row, opaque);
+                r = tx_read(d);
         if (d->entities)
                 entities_check(d);
         driver_release(d);
         free(d);
+        return r;
+}
+
+int offline_chargebacks_load(const struct offline_options *o, struct offline_chargeback **out,
+                             size_t *n, struct offline_counts *counts, char *err,
+                             size_t err_size) {
+        struct driver *d = calloc(1, sizeof(*d));
+        int r = -ENOMEM;
+
+        memset(counts, 0, sizeof(*counts));
+        *out = NULL;
+        *n = 0;
+        err[0] = '\0';
+        if (d) {
+                *d = (struct driver){.o = o, .k = counts, .err = err, .err_size = err_size};
+                d->ms = malloc(sizeof(*d->ms));
+                d->line = malloc(OFFLINE_LINE_BYTES_MAX + 2);
+                r = d->ms && d->line ? cb_read(d) : -ENOMEM;
+                if (r == 0) {
+                        *out = d->cb;
+                        *n = d->n_cb;
+                        d->cb = NULL;
+                }
+                driver_release(d);
+                free(d);
+        }
+        if (r == -ENOMEM && !err[0])
+                snprintf(err, err_size, "out of memory");
         return r;
 }
 

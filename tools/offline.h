@@ -3,7 +3,9 @@
  * order, through ingest's and velocity's pure cores, one FeatureVector at a
  * time.
  *
- *   transactions file  a CSV read through the column mapping
+ *   transactions file  a CSV with a header, or JSON lines (one object per
+ *                      line; told apart by a first line starting with
+ *                      '{'), read through the column mapping
  *                      (ingest/mapping.h) and normalized with the card hash
  *                      key (ingest/normalize.h), exactly as fraud-ingest
  *                      does with tx.raw; columns the mapping does not name
@@ -32,6 +34,9 @@
  * exact, and memory grows with the number of entities (checked against
  * FRAUD_VELOCITY_CACHE_ENTITIES_MAX).
  *
+ * A transaction id seen before is not taken again (counted as a
+ * duplicate), as fraud-ingest drops a repeated id.
+ *
  * Label of a row (for training): 1 when a chargeback of that transaction
  * arrived before label_cutoff_us, else 0.  It is known from the whole
  * chargebacks file at once, which is what a training set built after the
@@ -53,6 +58,7 @@
 #include "common/settings.h"
 #include "ingest/mapping.h"
 #include "ingest/normalize.h"
+#include "proto/chargeback.pb-c.h"
 #include "proto/transaction.pb-c.h"
 #include "velocity/features.h"
 
@@ -64,6 +70,45 @@
 #define OFFLINE_ERR_MAX          1024      /* bytes of an error message */
 #define OFFLINE_OPTIONS_MAX      16        /* --NAME VALUE options of one command */
 
+/* When chargebacks reach the velocity windows.
+ *
+ * ARRIVAL: before the first transaction at or after the chargeback's
+ * arrival (exact, for `fraudctl features` and `fraudctl evaluate`).
+ *
+ * DAY: at the start of the chargeback's delivery day, before the first
+ * transaction of that day (offline_chargeback_day()): its arrival day, or,
+ * when its transaction is on that day or later (or its time is unknown),
+ * the day after the transaction's (the arrival's).  This is the day
+ * barrier of `fraudctl backtest` and `fraudctl replay`: a replay can
+ * publish a day's chargebacks and wait until the stages have taken them
+ * before the day's payments, so the Kafka-connected daemons see the same
+ * order as the backtest.  Features are the same as with ARRIVAL, since a
+ * window counts only chargebacks that arrived by the payment's time and
+ * about payments at least velocity.label_delay_sec (>= one day) older;
+ * a chargeback deferred one day is about a payment of that same day. */
+enum offline_cb_order {
+        OFFLINE_CB_ARRIVAL = 0,
+        OFFLINE_CB_DAY,
+};
+
+/* One chargeback as read from its file. */
+struct offline_chargeback {
+        int64_t arrival_us, tx_time_us; /* tx_time_us 0: not in the file */
+        uint64_t tx_hash;               /* features_hash() of the transaction id */
+        char tx_id[FRAUD_INGEST_ID_BYTES_MAX + 1];
+        char cb_id[FRAUD_INGEST_ID_BYTES_MAX + 1];
+        char merchant[FRAUD_INGEST_ID_BYTES_MAX + 1];
+        char terminal[FRAUD_INGEST_ID_BYTES_MAX + 1];
+        size_t line;
+};
+
+/* The day index (lib/time.h) at whose start DAY order delivers c. */
+int64_t offline_chargeback_day(const struct offline_chargeback *c);
+
+/* c as the fraud.Chargeback fraud-velocity and fraud-labeler consume (kind
+ * CHARGEBACK); *out borrows c's strings. */
+void offline_chargeback_proto(const struct offline_chargeback *c, Fraud__Chargeback *out);
+
 struct offline_options {
         const char *transactions;              /* path */
         const char *chargebacks;               /* path; NULL: none */
@@ -73,6 +118,15 @@ struct offline_options {
         int64_t until_us;        /* stop at the first transaction at or after; OFFLINE_TIME_ALL */
         int64_t label_cutoff_us; /* chargebacks arriving before count; OFFLINE_TIME_ALL: all */
         FILE *diag;              /* rejections and warnings; NULL: not described */
+        enum offline_cb_order cb_order;
+        /* DAY order: called at each day barrier (every day from the first
+         * transaction's to the last one's, in order), after the day's
+         * chargebacks reached the windows, with those chargebacks in
+         * delivery order.  NULL: none.  < 0 stops the run. */
+        int (*on_day)(void *opaque, int64_t day_start_us, const struct offline_chargeback *cbs,
+                      size_t n);
+        bool no_features; /* skip velocity: rows carry no values (replay) */
+        bool all_lines;   /* on_row also for rejected lines and duplicates (tx NULL) */
 };
 
 /* One transaction's vector, borrowed for the callback. */
@@ -85,6 +139,12 @@ struct offline_row {
         int is_fraud;         /* ground truth: 0, 1, or -1 when the file has none */
         const char *scenario; /* ground truth: "" when the file has none */
         size_t line;          /* in the transactions file */
+        const char *raw;      /* the line as read (no line end) */
+        size_t raw_len;
+        bool json;            /* the file is JSON lines (else CSV with a header) */
+        const char *header;   /* CSV: the header line; NULL for JSON */
+        const struct mapping_cells *cells; /* CSV: the line's cells, when it split */
+        const char *reject;   /* all_lines: the reason code of a rejected line, else NULL */
 };
 
 struct offline_counts {
@@ -137,6 +197,13 @@ int offline_options_parse(const struct offline_option *opts, size_t n, int argc,
 int offline_run(const struct offline_options *o,
                 int (*on_row)(void *opaque, const struct offline_row *row), void *opaque,
                 struct offline_counts *counts, char *err, size_t err_size);
+
+/* Reads the chargebacks file o->chargebacks alone (rejections counted in
+ * counts, described on o->diag), sorted as o->cb_order says, into *out
+ * (*n entries; the caller frees it).  0 or -errno with the reason. */
+int offline_chargebacks_load(const struct offline_options *o, struct offline_chargeback **out,
+                             size_t *n, struct offline_counts *counts, char *err,
+                             size_t err_size);
 
 /* Prints the counts as a few lines (what was read, rejected by reason,
  * chargebacks used). */
