@@ -29,3 +29,7 @@ run bench_velocity "velocity: window update and feature emission per transaction
 run bench_scorer "scorer: the cascade per transaction, and XGBoost's own single-row call"
 run bench_train "trainer: GBDT and MLP training time and peak memory"
 run bench_pipeline "the Kafka-connected decision path: end-to-end latency at 2,000 tx/s"
+if [ -z "${BENCH:-}" ] || [ "$BENCH" = backtest ]; then
+        echo "== backtest: fraudctl backtest throughput, retraining included and excluded"
+        bench/backtest.sh "$build"
+fi

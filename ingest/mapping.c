@@ -101,16 +101,19 @@ static int mapping_value(struct mapping_reader *r, const char *key, char *buf, s
         return 0;
 }
 
-static int mapping_columns(struct mapping_reader *r, struct mapping *m) {
+/* "columns" or "defaults": a mapping of our field names to text, into
+ * value[f] and len[f]. */
+static int mapping_fields(struct mapping_reader *r, const char *what,
+                          char (*value)[FRAUD_INGEST_NAME_BYTES_MAX + 1], size_t *len) {
         bool seen[NORMALIZE_FIELD_COUNT] = {false};
         char key[FRAUD_CONFIG_NAME_MAX + 16];
-        int rc = mapping_expect(r, YAML_MAPPING_START_EVENT, "columns", "a mapping");
+        int rc = mapping_expect(r, YAML_MAPPING_START_EVENT, what, "a mapping");
 
         while (rc == 0 && (rc = mapping_next(r)) == 0 && r->event.type != YAML_MAPPING_END_EVENT) {
                 int f = 0;
                 if (r->event.type != YAML_SCALAR_EVENT)
-                        return mapping_error(r, "columns", "expected a field name");
-                snprintf(key, sizeof(key), "columns.%.*s", FRAUD_CONFIG_NAME_MAX,
+                        return mapping_error(r, what, "expected a field name");
+                snprintf(key, sizeof(key), "%s.%.*s", what, FRAUD_CONFIG_NAME_MAX,
                          mapping_scalar(r));
                 while (f < NORMALIZE_FIELD_COUNT &&
                        strcmp(normalize_field_name(f), mapping_scalar(r)))
@@ -120,8 +123,8 @@ static int mapping_columns(struct mapping_reader *r, struct mapping *m) {
                 if (seen[f])
                         return mapping_error(r, key, "given twice");
                 seen[f] = true;
-                rc = mapping_value(r, key, m->columns[f], sizeof(m->columns[f]));
-                m->column_len[f] = strlen(m->columns[f]);
+                rc = mapping_value(r, key, value[f], sizeof(value[f]));
+                len[f] = strlen(value[f]);
         }
         return rc;
 }
@@ -141,6 +144,12 @@ static int mapping_option(struct mapping_reader *r, struct mapping *m, const cha
                         }
                 return mapping_error(r, key, "expected iso8601, epoch_s, epoch_ms or epoch_us");
         }
+        if (strcmp(key, "card_number") == 0) {
+                if (strcmp(v, "pan") != 0 && strcmp(v, "id") != 0)
+                        return mapping_error(r, key, "expected pan or id");
+                m->pan_is_id = v[0] == 'i';
+                return 0;
+        }
         if (strcmp(key, "default_currency") == 0) {
                 if (v[0] && normalize_currency_decimals(v) < 0)
                         return mapping_error(r, key, "'%s' is not in the ISO 4217 table", v);
@@ -155,8 +164,8 @@ static int mapping_option(struct mapping_reader *r, struct mapping *m, const cha
 
 /* The top-level mapping, after its MAPPING_START. */
 static int mapping_document(struct mapping_reader *r, struct mapping *m) {
-        static const char *const keys[] = {"columns", "timestamp_format", "default_currency",
-                                           "csv_delimiter"};
+        static const char *const keys[] = {"columns",       "defaults",    "timestamp_format",
+                                           "default_currency", "csv_delimiter", "card_number"};
         bool seen[sizeof(keys) / sizeof(keys[0])] = {false};
         int rc;
 
@@ -173,7 +182,9 @@ static int mapping_document(struct mapping_reader *r, struct mapping *m) {
                 if (seen[k])
                         return mapping_error(r, key, "given twice");
                 seen[k] = true;
-                rc = k == 0 ? mapping_columns(r, m) : mapping_option(r, m, key);
+                rc = k == 0   ? mapping_fields(r, "columns", m->columns, m->column_len)
+                     : k == 1 ? mapping_fields(r, "defaults", m->defaults, m->default_len)
+                              : mapping_option(r, m, key);
                 if (rc < 0)
                         return rc;
         }
@@ -332,6 +343,17 @@ static void mapping_input_reset(const struct mapping *m, struct normalize_input 
         memset(in->fields, 0, sizeof(in->fields));
         in->time_format = m->time_format;
         in->default_currency = m->default_currency;
+        in->pan_is_id = m->pan_is_id;
+}
+
+/* The defaults of the fields the record left absent or empty. */
+static void mapping_defaults_apply(const struct mapping *m, struct normalize_input *in) {
+        for (int f = 0; f < NORMALIZE_FIELD_COUNT; f++)
+                if (m->default_len[f] &&
+                    (in->fields[f].kind == NORMALIZE_ABSENT ||
+                     (in->fields[f].kind == NORMALIZE_TEXT && in->fields[f].len == 0)))
+                        in->fields[f] = (struct normalize_value){NORMALIZE_TEXT, m->defaults[f],
+                                                                 m->default_len[f]};
 }
 
 int mapping_csv_input(const struct mapping *m, const char *line, size_t len,
@@ -353,6 +375,7 @@ int mapping_csv_input(const struct mapping *m, const char *line, size_t len,
                         s->input.fields[f] =
                                 (struct normalize_value){NORMALIZE_TEXT, c->cell[i], c->len[i]};
         }
+        mapping_defaults_apply(m, &s->input);
         return 0;
 }
 
@@ -393,5 +416,6 @@ int mapping_json_input(const struct mapping *m, const char *buf, size_t len,
                                         kinds[mb->kind], mb->value, mb->value_len};
                 }
         }
+        mapping_defaults_apply(m, &s->input);
         return 0;
 }

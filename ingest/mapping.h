@@ -14,6 +14,16 @@
  *   timestamp_format: iso8601 # iso8601 | epoch_s | epoch_ms | epoch_us
  *   default_currency: ""      # ISO 4217 code used when the currency is empty
  *   csv_delimiter: ","
+ *   card_number: pan          # pan | id: the pan field holds a card or
+ *                             # account identifier, not a card number
+ *   defaults:                 # our field: its value when the record has none
+ *     mcc: "5999"
+ *
+ * A minimal log -- a card or customer id, a terminal or merchant id, an
+ * amount, a timestamp, a fraud flag -- reads with card_number: id, the id
+ * column as pan, and defaults for currency, mcc, country, channel and the
+ * missing one of merchant_id / terminal_id (velocity keeps its windows on
+ * the terminal id, else the merchant's): deploy/config/mapping-minimal.yaml.
  *
  * Fields not listed keep their own name.  Unknown keys, unknown fields,
  * duplicates, aliases and bad values are refused as "FILE:LINE: key:
@@ -29,6 +39,7 @@
 #ifndef FRAUD_MAPPING_H
 #define FRAUD_MAPPING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ingest/normalize.h"
@@ -40,6 +51,11 @@ struct mapping {
         size_t column_len[NORMALIZE_FIELD_COUNT];
         enum normalize_time_format time_format;
         char default_currency[4]; /* "" : none */
+        /* defaults: the text a field takes when the record has none (no
+         * column, an empty cell, a missing or null key); "" : none. */
+        char defaults[NORMALIZE_FIELD_COUNT][FRAUD_INGEST_NAME_BYTES_MAX + 1];
+        size_t default_len[NORMALIZE_FIELD_COUNT];
+        bool pan_is_id; /* card_number: id -- the pan field is a card or account id */
         char delimiter;
         /* Bound by mapping_csv_header(): the column of each field, or -1. */
         int column_index[NORMALIZE_FIELD_COUNT];

@@ -18,7 +18,8 @@
 #include "common/schema.h"
 #include "lib/time.h"
 
-#define NORMALIZE_DEVICE_DOMAIN "device:" /* hashed before a device id */
+#define NORMALIZE_DEVICE_DOMAIN  "device:"  /* hashed before a device id */
+#define NORMALIZE_CARD_ID_DOMAIN "card-id:" /* hashed before a card id (card_number: id) */
 
 /* ---- reference tables ---- */
 
@@ -400,6 +401,36 @@ static void normalize_device_hash(const struct normalize_key *key, struct normal
         normalize_hex(h, sizeof(h), out->device_id);
 }
 
+/* Printable ASCII, no space. */
+static bool normalize_id_ok(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if (s[i] <= ' ' || s[i] > '~')
+                        return false;
+        return true;
+}
+
+/* A card or account id in place of the card number: its keyed hash, in
+ * its own domain so that it never equals a card number's. */
+static int normalize_card_id(const struct normalize_value *v, const struct normalize_key *key,
+                             struct normalize_tx *out, struct normalize_rejection *rej) {
+        char buf[sizeof(NORMALIZE_CARD_ID_DOMAIN) - 1 + FRAUD_INGEST_ID_BYTES_MAX];
+        uint8_t h[16];
+
+        if (v->len == 0 || v->len > FRAUD_INGEST_ID_BYTES_MAX || !normalize_id_ok(v->text, v->len))
+                return normalize_reject(rej, NORMALIZE_BAD_PAN,
+                                        "pan: not a card id (1 to %d printable ASCII, no space)",
+                                        FRAUD_INGEST_ID_BYTES_MAX);
+        memcpy(buf, NORMALIZE_CARD_ID_DOMAIN, sizeof(NORMALIZE_CARD_ID_DOMAIN) - 1);
+        memcpy(buf + sizeof(NORMALIZE_CARD_ID_DOMAIN) - 1, v->text, v->len);
+        siphash_128(key->bytes, buf, sizeof(NORMALIZE_CARD_ID_DOMAIN) - 1 + v->len, h);
+        normalize_hex(h, sizeof(h), out->card_hash);
+        out->card_bin[0] = out->card_last4[0] = '\0';
+        out->msg.card_hash = out->card_hash;
+        out->msg.card_bin = out->card_bin;
+        out->msg.card_last4 = out->card_last4;
+        return 0;
+}
+
 /* The card number: digits only, 13..19 of them, Luhn-valid; it leaves as
  * its keyed hash, BIN and last four. */
 static int normalize_pan(const struct normalize_input *in, const struct normalize_key *key,
@@ -411,6 +442,8 @@ static int normalize_pan(const struct normalize_input *in, const struct normaliz
 
         if (!v)
                 return rc;
+        if (in->pan_is_id)
+                return normalize_card_id(v, key, out, rej);
         if (v->len < 13 || v->len > 19 || strspn(v->text, "0123456789") != v->len)
                 return normalize_reject(rej, NORMALIZE_BAD_PAN,
                                         "pan: not 13 to 19 digits (%zu bytes)", v->len);

@@ -21,7 +21,10 @@
  *                   are zeros; must be > 0 and <= FRAUD_INGEST_AMOUNT_MINOR_MAX
  *   pan             required; 13..19 digits passing the Luhn check.  Leaves
  *                   as card_hash (hex SipHash-2-4-128 of the digits under
- *                   the secret key), card_bin (first six) and card_last4
+ *                   the secret key), card_bin (first six) and card_last4.
+ *                   When the mapping says the field is an id (a log
+ *                   without card numbers): an id as below, leaving as the
+ *                   keyed hash of "card-id:" + id, no BIN, no last four
  *   customer_id     optional
  *   merchant_id, terminal_id   required
  *   mcc             required; four digits 0001..9999 (or a JSON number 1..9999)
@@ -126,6 +129,7 @@ struct normalize_input {
         struct normalize_value fields[NORMALIZE_FIELD_COUNT];
         enum normalize_time_format time_format;
         const char *default_currency; /* borrowed; NULL or "": none */
+        bool pan_is_id; /* the pan field holds a card or account id (mapping.h) */
 };
 
 struct normalize_rejection {

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "common/schema.h"
+#include "lib/arena.h"
 #include "proto/chargeback.pb-c.h"
 #include "proto/feature_vector.pb-c.h"
 #include "proto/label.pb-c.h"
@@ -88,6 +89,8 @@ struct join {
         struct join_due due[FRAUD_LABELER_ADVANCE_CHUNK];
         uint8_t rbuf[FRAUD_LABELER_RECORD_BYTES_MAX];
         uint8_t wbuf[FRAUD_LABELER_RECORD_BYTES_MAX];
+        struct fraud_arena arena; /* the decoded input; reset after each */
+        ProtobufCAllocator alloc;
 };
 
 static const char *const join_codes[JOIN_REJECT_REASONS] = {
@@ -298,9 +301,11 @@ int join_new(const struct join_config *cfg, const struct join_store *store,
         j->cfg = *cfg;
         j->store = *store;
         j->sink = *sink;
+        fraud_arena_init(&j->arena, 0);
+        j->alloc = (ProtobufCAllocator){fraud_arena_alloc_cb, fraud_arena_free_cb, &j->arena};
         r = clock_load(j);
         if (r < 0) {
-                free(j);
+                join_free(j);
                 return r;
         }
         *out = j;
@@ -308,6 +313,9 @@ int join_new(const struct join_config *cfg, const struct join_store *store,
 }
 
 void join_free(struct join *j) {
+        if (!j)
+                return;
+        fraud_arena_release(&j->arena);
         free(j);
 }
 
@@ -665,7 +673,7 @@ static int features_apply(struct join *j, const struct join_input *in,
 }
 
 static int join_features(struct join *j, const struct join_input *in) {
-        Fraud__FeatureVector *fv = fraud__feature_vector__unpack(NULL, in->size, in->data);
+        Fraud__FeatureVector *fv = fraud__feature_vector__unpack(&j->alloc, in->size, in->data);
         int why = features_check(j, fv, in->size);
         int r;
 
@@ -675,7 +683,7 @@ static int join_features(struct join *j, const struct join_input *in) {
                                  "invalid FeatureVector");
         else
                 r = features_apply(j, in, fv);
-        fraud__feature_vector__free_unpacked(fv, NULL);
+        fraud__feature_vector__free_unpacked(fv, &j->alloc);
         return r;
 }
 
@@ -722,7 +730,7 @@ static int score_apply(struct join *j, const struct join_input *in, const Fraud_
 }
 
 static int join_score(struct join *j, const struct join_input *in) {
-        Fraud__Score *s = fraud__score__unpack(NULL, in->size, in->data);
+        Fraud__Score *s = fraud__score__unpack(&j->alloc, in->size, in->data);
         int why = score_check(s);
         int r;
 
@@ -732,7 +740,7 @@ static int join_score(struct join *j, const struct join_input *in) {
                                  "invalid Score");
         else
                 r = score_apply(j, in, s);
-        fraud__score__free_unpacked(s, NULL);
+        fraud__score__free_unpacked(s, &j->alloc);
         return r;
 }
 
@@ -811,7 +819,7 @@ static int chargeback_apply(struct join *j, const struct join_input *in,
 }
 
 static int join_chargeback(struct join *j, const struct join_input *in) {
-        Fraud__Chargeback *c = fraud__chargeback__unpack(NULL, in->size, in->data);
+        Fraud__Chargeback *c = fraud__chargeback__unpack(&j->alloc, in->size, in->data);
         int why = chargeback_check(c, in->size);
         int r;
 
@@ -821,7 +829,7 @@ static int join_chargeback(struct join *j, const struct join_input *in) {
                                  "invalid Chargeback");
         else
                 r = chargeback_apply(j, in, c);
-        fraud__chargeback__free_unpacked(c, NULL);
+        fraud__chargeback__free_unpacked(c, &j->alloc);
         return r;
 }
 
@@ -836,6 +844,7 @@ int join_input(struct join *j, const struct join_input *in) {
                 r = join_chargeback(j, in);
         else
                 return -EINVAL;
+        fraud_arena_reset(&j->arena);
         return r < 0 ? r : clock_save(j);
 }
 

@@ -3,6 +3,7 @@
 #include "labeler/keymap.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +18,15 @@ struct keymap_item {
         uint8_t data[]; /* key, then value */
 };
 
+/* A slot keeps its item's hash, so a probe compares without touching the
+ * item (one cache line per probe instead of two). */
+struct keymap_slot {
+        uint64_t hash;
+        struct keymap_item *it; /* NULL: free */
+};
+
 struct keymap {
-        struct keymap_item **slots;
+        struct keymap_slot *slots;
         size_t cap, count, bytes; /* cap: a power of two */
         size_t keys_max, bytes_max;
 };
@@ -45,8 +53,8 @@ int keymap_new(size_t keys_max, size_t bytes_max, struct keymap **out) {
 
 void keymap_clear(struct keymap *m) {
         for (size_t i = 0; i < m->cap; i++) {
-                free(m->slots[i]);
-                m->slots[i] = NULL;
+                free(m->slots[i].it);
+                m->slots[i] = (struct keymap_slot){0};
         }
         m->count = 0;
         m->bytes = 0;
@@ -65,8 +73,8 @@ static size_t keymap_find(const struct keymap *m, uint64_t h, const void *key, s
         size_t mask = m->cap - 1;
 
         for (size_t i = h & mask;; i = (i + 1) & mask) {
-                const struct keymap_item *it = m->slots[i];
-                if (!it || (it->hash == h && it->key_len == key_len &&
+                const struct keymap_item *it = m->slots[i].it;
+                if (!it || (m->slots[i].hash == h && it->key_len == key_len &&
                             memcmp(it->data, key, key_len) == 0))
                         return i;
         }
@@ -82,7 +90,7 @@ static void keymap_entry_fill(const struct keymap_item *it, struct keymap_entry 
 
 int keymap_get(const struct keymap *m, const void *key, size_t key_len, struct keymap_entry *out) {
         const struct keymap_item *it = m->slots[keymap_find(
-                m, fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len), key, key_len)];
+                m, fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len), key, key_len)].it;
 
         if (!it)
                 return 0;
@@ -92,8 +100,8 @@ int keymap_get(const struct keymap *m, const void *key, size_t key_len, struct k
 
 static int keymap_grow(struct keymap *m) {
         size_t cap = m->cap * 2;
-        struct keymap_item **slots = calloc(cap, sizeof(*slots));
-        struct keymap_item **old = m->slots;
+        struct keymap_slot *slots = calloc(cap, sizeof(*slots));
+        struct keymap_slot *old = m->slots;
         size_t old_cap = m->cap;
 
         if (!slots)
@@ -101,8 +109,9 @@ static int keymap_grow(struct keymap *m) {
         m->slots = slots;
         m->cap = cap;
         for (size_t i = 0; i < old_cap; i++)
-                if (old[i])
-                        slots[keymap_find(m, old[i]->hash, old[i]->data, old[i]->key_len)] = old[i];
+                if (old[i].it)
+                        slots[keymap_find(m, old[i].hash, old[i].it->data, old[i].it->key_len)] =
+                                old[i];
         free(old);
         return 0;
 }
@@ -111,9 +120,10 @@ int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *va
                size_t value_len, bool removed) {
         uint64_t h = fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len);
         size_t i = keymap_find(m, h, key, key_len);
-        struct keymap_item *old = m->slots[i], *it;
+        struct keymap_item *old = m->slots[i].it, *it;
         size_t vlen = removed ? 0 : value_len;
         size_t before = old ? old->key_len + old->value_len : 0;
+        bool before_kept = false;
 
         if ((!old && m->count >= m->keys_max) || m->bytes - before + key_len + vlen > m->bytes_max)
                 return -ENOBUFS;
@@ -122,8 +132,10 @@ int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *va
                         return -ENOMEM;
                 i = keymap_find(m, h, key, key_len);
         }
-        it = malloc(sizeof(*it) + key_len + vlen);
-        if (!it)
+        /* A record rewritten at about its size keeps its allocation. */
+        if (old && malloc_usable_size(old) >= sizeof(*it) + key_len + vlen)
+                it = old, old = NULL, before_kept = true;
+        else if (!(it = malloc(sizeof(*it) + key_len + vlen)))
                 return -ENOMEM;
         *it = (struct keymap_item){
                 .hash = h, .key_len = key_len, .value_len = vlen, .removed = removed};
@@ -131,8 +143,8 @@ int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *va
         if (vlen)
                 memcpy(it->data + key_len, value, vlen);
         free(old);
-        m->slots[i] = it;
-        m->count += !old;
+        m->slots[i] = (struct keymap_slot){h, it};
+        m->count += !old && !before_kept;
         m->bytes = m->bytes - before + key_len + vlen;
         return 0;
 }
@@ -142,19 +154,19 @@ int keymap_forget(struct keymap *m, const void *key, size_t key_len) {
         size_t i =
                 keymap_find(m, fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len), key, key_len);
 
-        if (!m->slots[i])
+        if (!m->slots[i].it)
                 return 0;
-        m->bytes -= m->slots[i]->key_len + m->slots[i]->value_len;
+        m->bytes -= m->slots[i].it->key_len + m->slots[i].it->value_len;
         m->count--;
-        free(m->slots[i]);
-        m->slots[i] = NULL;
+        free(m->slots[i].it);
+        m->slots[i] = (struct keymap_slot){0};
         /* Backward shift: move later items of the run into the hole when
          * their ideal slot is not between the hole and them. */
-        for (size_t j = (i + 1) & mask; m->slots[j]; j = (j + 1) & mask) {
-                size_t k = m->slots[j]->hash & mask;
+        for (size_t j = (i + 1) & mask; m->slots[j].it; j = (j + 1) & mask) {
+                size_t k = m->slots[j].hash & mask;
                 if (((j - k) & mask) >= ((j - i) & mask)) {
                         m->slots[i] = m->slots[j];
-                        m->slots[j] = NULL;
+                        m->slots[j] = (struct keymap_slot){0};
                         i = j;
                 }
         }
@@ -163,8 +175,8 @@ int keymap_forget(struct keymap *m, const void *key, size_t key_len) {
 
 bool keymap_next(const struct keymap *m, size_t *cursor, struct keymap_entry *out) {
         for (; *cursor < m->cap; (*cursor)++)
-                if (m->slots[*cursor]) {
-                        keymap_entry_fill(m->slots[(*cursor)++], out);
+                if (m->slots[*cursor].it) {
+                        keymap_entry_fill(m->slots[(*cursor)++].it, out);
                         return true;
                 }
         return false;

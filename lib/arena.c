@@ -110,3 +110,12 @@ void fraud_arena_reset(struct fraud_arena *a) {
         a->bytes_reserved = keep->size;
         a->bytes_used = 0;
 }
+
+void *fraud_arena_alloc_cb(void *arena, size_t size) {
+        return fraud_arena_alloc(arena, size ? size : 1);
+}
+
+void fraud_arena_free_cb(void *arena, void *p) {
+        (void)arena;
+        (void)p; /* released with the arena's reset */
+}

@@ -31,6 +31,12 @@ void *fraud_arena_alloc(struct fraud_arena *a, size_t size);
 void *fraud_arena_memdup(struct fraud_arena *a, const void *p, size_t size);
 char *fraud_arena_strndup(struct fraud_arena *a, const char *s, size_t len);
 
+/* An allocator's pair of callbacks over the arena passed as opaque (the
+ * shape of protobuf-c's ProtobufCAllocator): allocation never fails for
+ * size 0, freeing is a no-op until the reset. */
+void *fraud_arena_alloc_cb(void *arena, size_t size);
+void fraud_arena_free_cb(void *arena, void *p);
+
 /* Forgets every allocation; keeps the largest block for the next batch. */
 void fraud_arena_reset(struct fraud_arena *a);
 

@@ -83,14 +83,6 @@ struct scorer {
 
 /* ---- set-up ---- */
 
-static void *arena_alloc(void *opaque, size_t size) {
-        return fraud_arena_alloc(opaque, size ? size : 1);
-}
-
-static void arena_free(void *opaque, void *p) {
-        (void)opaque;
-        (void)p; /* released with the batch */
-}
 
 static int counters_register(struct scorer *s) {
         struct fraud_metrics *m = s->metrics;
@@ -654,7 +646,7 @@ int scorer_new(const struct fraud_settings *settings, struct scorer **out, char 
         s->rules_schema_hash = ~(uint64_t)0;
         s->day_latest = INT64_MIN;
         fraud_arena_init(&s->arena, 0);
-        s->alloc = (ProtobufCAllocator){arena_alloc, arena_free, &s->arena};
+        s->alloc = (ProtobufCAllocator){fraud_arena_alloc_cb, fraud_arena_free_cb, &s->arena};
         decide_config_from_settings(&s->cfg, &settings->scorer);
         r = fraud_metrics_new(&s->metrics);
         if (r >= 0)

@@ -78,7 +78,10 @@ struct backtest_options {
         const struct mapping *mapping;         /* NULL: the identity */
         const struct normalize_key *key;
         int retrain_every_days;     /* 1: every due day; N: every Nth; 0: never */
+        bool reason_codes;          /* compute them (XGBoost contributions); they are in
+                                     * no output of the command, only in on_score's res */
         FILE *diag;                 /* rejected records described; NULL: not */
+        const char *fraud_column;   /* the ground truth's column; NULL: is_fraud */
         int (*on_score)(void *opaque, const struct backtest_score *s);
         int (*on_round)(void *opaque, const struct backtest_round *r);
         void (*on_progress)(void *opaque, uint64_t lines, int64_t event_us);
@@ -94,6 +97,7 @@ struct backtest_counts {
         uint64_t model_load_failures;
         uint64_t train_ns;   /* wall time in training rounds (and model loads) */
         uint64_t elapsed_ns; /* the whole run */
+        uint64_t cpu_ns, train_cpu_ns; /* CPU time (all threads) of the run, of training */
         struct join_counters join;
 };
 

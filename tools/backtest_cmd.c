@@ -32,6 +32,7 @@
 #include "lib/atomicfile.h"
 #include "lib/time.h"
 #include "tools/backtest.h"
+#include "tools/derive.h"
 #include "tools/report.h"
 #include "tools/report_html.h"
 
@@ -42,11 +43,12 @@
 
 struct btcmd_args {
         const char *transactions, *chargebacks, *out, *mapping, *key, *every, *maturity, *model;
-        const char *title;
+        const char *title, *flag, *delay;
 };
 
 struct btcmd {
         const struct btcmd_args *a;
+        const char *chargebacks; /* the file used: --chargebacks, or the derived one */
         struct report *report;
         FILE *csv;
         uint64_t total_lines;
@@ -67,6 +69,12 @@ static const char options_help[] =
         "  --mapping FILE       column mapping of the payments (default\n"
         "                       ingest.mapping_file, else our own names)\n"
         "  --card-hash-key HEX  32 hex digits (default ingest.card_hash_key)\n"
+        "  --chargebacks-from-flag COLUMN  a log without chargebacks: derive one for\n"
+        "                       each payment whose COLUMN (or JSON key) is 1/true/yes,\n"
+        "                       into DIR/chargebacks.derived.csv (instead of\n"
+        "                       --chargebacks)\n"
+        "  --chargeback-delay MEDIAN[:SIGMA]  their delay in days, log-normal\n"
+        "                       (default 30:0.8), capped below labeler.horizon_days\n"
         "\n"
         "Run:\n"
         "  --out DIR            where scores.csv, report.json, report.html and the\n"
@@ -96,11 +104,17 @@ static int args_parse(struct btcmd_args *a, int argc, char **argv, char *err, si
                 {"eval-maturity-days", &a->maturity, false},
                 {"model-dir", &a->model, false},
                 {"title", &a->title, false},
+                {"chargebacks-from-flag", &a->flag, false},
+                {"chargeback-delay", &a->delay, false},
         };
         int r = offline_options_parse(opts, sizeof(opts) / sizeof(opts[0]), argc, argv, err, n);
 
         if (r == 0 && !a->out)
                 a->out = "backtest-out";
+        if (r == 0 && a->flag && a->chargebacks) {
+                snprintf(err, n, "--chargebacks and --chargebacks-from-flag exclude each other");
+                r = -EINVAL;
+        }
         return r;
 }
 
@@ -239,7 +253,7 @@ static int reports_write(struct btcmd *b, const struct report_run *run, char *er
         char *json = NULL;
         size_t len = 0;
         FILE *mem = open_memstream(&json, &len);
-        int r = mem ? report_write_json(b->report, run, b->a->chargebacks, mem, err, n) : -ENOMEM;
+        int r = mem ? report_write_json(b->report, run, b->chargebacks, mem, err, n) : -ENOMEM;
 
         if (mem)
                 fclose(mem);
@@ -270,6 +284,11 @@ static void summary_print(struct btcmd *b, const struct backtest_counts *k) {
                k->scored, sec, sec > 0 ? (double)k->scored / sec : 0.0,
                sec > train ? (double)k->scored / (sec - train) : 0.0, train,
                k->offline.tx_rejected, k->offline.tx_duplicates);
+        printf("  CPU time %.1f s, %.1f s of it training: %.0f tx per CPU-second without "
+               "training\n",
+               (double)k->cpu_ns / 1e9, (double)k->train_cpu_ns / 1e9,
+               k->cpu_ns > k->train_cpu_ns ? (double)k->scored * 1e9 / (double)(k->cpu_ns - k->train_cpu_ns)
+                                           : 0.0);
         printf("  labels %" PRIu64 "; days trained %" PRIu64 " (%" PRIu64 " promoted, %" PRIu64
                " rejected), %" PRIu64 " skipped\n",
                k->labels, k->rounds, k->promoted, k->rejected, k->skipped);
@@ -280,6 +299,45 @@ static void summary_print(struct btcmd *b, const struct backtest_counts *k) {
                o.card_precision, o.recall, o.false_positive_rate, o.money_saved / 100.0);
         printf("  %s/scores.csv, %s/report.json, %s/report.html\n", b->a->out, b->a->out,
                b->a->out);
+}
+
+static int status_of(int r);
+
+/* --chargebacks-from-flag: DIR/chargebacks.derived.csv from the flags. */
+static int chargebacks_derive(struct btcmd *b, const struct fraud_settings *s,
+                              const struct mapping *m, const struct normalize_key *key,
+                              char *path, size_t path_size, char *err, size_t n) {
+        const struct offline_options read = {
+                .transactions = b->a->transactions, .mapping = m, .key = key, .settings = s,
+                .until_us = OFFLINE_TIME_ALL, .label_cutoff_us = OFFLINE_TIME_ALL,
+                .fraud_column = b->a->flag};
+        struct derive_options o = {.read = &read, .max_days = (double)s->labeler.horizon_days - 1,
+                                   .seed = 1};
+        struct fraud_atomicfile f;
+        uint64_t count = 0;
+        int r = 0;
+
+        if (b->a->delay && derive_delay_parse(b->a->delay, &o.median_days, &o.sigma) < 0) {
+                snprintf(err, n, "--chargeback-delay: expected MEDIAN[:SIGMA] in days, got '%s'",
+                         b->a->delay);
+                return EX_USAGE;
+        }
+        if (!b->a->delay)
+                derive_delay_parse("30", &o.median_days, &o.sigma);
+        if (path_join(path, path_size, b->a->out, "chargebacks.derived.csv") < 0 ||
+            (r = fraud_atomicfile_open(&f, path)) < 0) {
+                snprintf(err, n, "%s: cannot write there", b->a->out);
+                return EX_CANTCREAT;
+        }
+        r = derive_chargebacks(&o, f.f, &count, err, n);
+        r = r == 0 ? fraud_atomicfile_commit(&f) : r;
+        if (r < 0) {
+                fraud_atomicfile_abort(&f);
+                return status_of(r);
+        }
+        fprintf(stderr, "fraudctl backtest: %" PRIu64 " chargebacks derived from %s into %s\n",
+                count, b->a->flag, path);
+        return 0;
 }
 
 static int status_of(int r) {
@@ -324,7 +382,7 @@ static int run(struct btcmd *b, struct backtest_options *o, struct fraud_setting
                                               : "every few due days");
         run = (struct report_run){
                 .title = b->a->title ? b->a->title : "Backtest",
-                .transactions = b->a->transactions, .chargebacks = b->a->chargebacks,
+                .transactions = b->a->transactions, .chargebacks = b->chargebacks,
                 .retrain = retrain, .lines = k.offline.tx_lines, .rejected = k.offline.tx_rejected,
                 .duplicates = k.offline.tx_duplicates, .labels = k.labels, .rounds = k.rounds,
                 .promoted = k.promoted, .rejected_models = k.rejected, .skipped_days = k.skipped,
@@ -337,7 +395,8 @@ static int run(struct btcmd *b, struct backtest_options *o, struct fraud_setting
 }
 
 static int backtest_cmd_run(const struct btcmd_args *a, struct fraud_settings *s) {
-        char err[BTCMD_ERR_MAX] = "", registry[BTCMD_PATH_MAX];
+        char err[BTCMD_ERR_MAX] = "", registry[BTCMD_PATH_MAX], derived[BTCMD_PATH_MAX];
+        const char *chargebacks = a->chargebacks;
         char *saved_registry = s->trainer.registry_dir, *saved_model = s->scorer.model_dir;
         struct mapping *m = malloc(sizeof(*m));
         struct btcmd b = {.a = a, .tty = isatty(STDERR_FILENO)};
@@ -359,11 +418,18 @@ static int backtest_cmd_run(const struct btcmd_args *a, struct fraud_settings *s
                 status = EX_CANTCREAT;
         if (status == 0 && report_new(s, maturity, &b.report) < 0)
                 status = EX_OSERR;
+        if (status == 0 && a->flag)
+                status = chargebacks_derive(&b, s, m, &key, derived, sizeof(derived), err,
+                                            sizeof(err));
+        if (status == 0 && a->flag)
+                chargebacks = derived;
+        b.chargebacks = chargebacks;
         if (status == 0) {
                 struct backtest_options o = {
                         .settings = s, .transactions = a->transactions,
-                        .chargebacks = a->chargebacks, .mapping = m, .key = &key,
+                        .chargebacks = chargebacks, .mapping = m, .key = &key,
                         .retrain_every_days = (int)every, .diag = stderr, .on_score = on_score,
+                        .fraud_column = a->flag,
                         .on_round = on_round, .on_progress = progress, .opaque = &b};
 
                 s->trainer.registry_dir = registry;

@@ -49,6 +49,7 @@ struct driver {
         size_t seen_n, seen_cap;
         bool json;     /* the transactions file is JSON lines */
         char *header;  /* its CSV header line */
+        char line_id[24]; /* a synthesized transaction id (tx_id_synthesize) */
         size_t *by_tx; /* indices into cb, by tx_hash then id */
         struct mapping mapping;
         struct mapping_scratch *ms;
@@ -466,7 +467,8 @@ static int tx_header(struct driver *d, size_t len, struct tx_layout *lay) {
         d->json = len > 0 && d->line[0] == '{';
         if (d->json)
                 return 0;
-        lay->is_fraud = header_find(d->line, d->mapping.delimiter, "is_fraud");
+        lay->is_fraud = header_find(d->line, d->mapping.delimiter,
+                                    d->o->fraud_column ? d->o->fraud_column : "is_fraud");
         lay->scenario = header_find(d->line, d->mapping.delimiter, "scenario");
         if (mapping_csv_header(&d->mapping, d->line, len, why, sizeof(why)) < 0)
                 return fail(d, -EINVAL, "%s: %s", d->o->transactions, why);
@@ -587,10 +589,18 @@ static int day_advance(struct driver *d, int64_t day) {
         return 0;
 }
 
+/* A fraud flag's text: 1, true, yes (any case) are fraud. */
+static int flag_true(const char *v) {
+        return v[0] == '1' || v[0] == 't' || v[0] == 'T' || v[0] == 'y' || v[0] == 'Y';
+}
+
 /* The row of the line just read, before its vector is known. */
 static void row_init(const struct driver *d, struct offline_row *row, size_t len, size_t line_no,
                      const struct tx_layout *lay) {
-        const struct rawjson_member *f = d->json ? rawjson_find(&d->ms->u.json, "is_fraud") : NULL;
+        const struct rawjson_member *f =
+                d->json ? rawjson_find(&d->ms->u.json,
+                                       d->o->fraud_column ? d->o->fraud_column : "is_fraud")
+                        : NULL;
         const struct rawjson_member *sc = d->json ? rawjson_find(&d->ms->u.json, "scenario") : NULL;
 
         *row = (struct offline_row){.line = line_no, .raw = d->line, .raw_len = len,
@@ -599,10 +609,10 @@ static void row_init(const struct driver *d, struct offline_row *row, size_t len
         if (!d->json && d->ms->u.csv.count > 0)
                 row->cells = &d->ms->u.csv;
         if (d->json) {
-                row->is_fraud = f ? f->value[0] == '1' || f->value[0] == 't' : -1;
+                row->is_fraud = f ? flag_true(f->value) : -1;
                 row->scenario = sc ? sc->value : "";
         } else {
-                row->is_fraud = lay->is_fraud < 0 ? -1 : cell(d, lay->is_fraud)[0] == '1';
+                row->is_fraud = lay->is_fraud < 0 ? -1 : flag_true(cell(d, lay->is_fraud));
                 row->scenario = cell(d, lay->scenario);
         }
 }
@@ -621,13 +631,27 @@ static int row_skipped(struct driver *d, struct offline_row *row, const char *wh
                      : 0;
 }
 
-static int tx_parse(struct driver *d, size_t len, struct normalize_rejection *rej) {
+/* A log without transaction ids (the mapping maps transaction_id to ""):
+ * each payment is named by its line, "L" + the line number, the same on
+ * every run over the file. */
+static void tx_id_synthesize(struct driver *d, size_t line_no) {
+        struct normalize_value *v = &d->ms->input.fields[NORMALIZE_FIELD_TRANSACTION_ID];
+
+        if (d->mapping.column_len[NORMALIZE_FIELD_TRANSACTION_ID] != 0 ||
+            v->kind != NORMALIZE_ABSENT)
+                return;
+        snprintf(d->line_id, sizeof(d->line_id), "L%zu", line_no);
+        *v = (struct normalize_value){NORMALIZE_TEXT, d->line_id, strlen(d->line_id)};
+}
+
+static int tx_parse(struct driver *d, size_t len, size_t line_no, struct normalize_rejection *rej) {
         int r;
 
         d->ms->u.csv.count = 0;
         r = d->json ? mapping_json_input(&d->mapping, d->line, len, d->ms, rej)
-                        : mapping_csv_input(&d->mapping, d->line, len, d->ms, rej);
-
+                    : mapping_csv_input(&d->mapping, d->line, len, d->ms, rej);
+        if (r == 0)
+                tx_id_synthesize(d, line_no);
         return r < 0 ? r : normalize_record(&d->ms->input, d->o->key, d->tx, rej);
 }
 
@@ -640,7 +664,7 @@ static int tx_line(struct driver *d, size_t len, size_t line_no, const struct tx
         int r;
 
         d->k->tx_lines++;
-        if (tx_parse(d, len, &rej) < 0) {
+        if (tx_parse(d, len, line_no, &rej) < 0) {
                 reject_show(d, d->k->tx_rejected, d->o->transactions, line_no,
                             normalize_reason_code(rej.reason), rej.detail);
                 d->k->tx_rejected++;

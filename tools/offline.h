@@ -34,7 +34,9 @@
  * exact, and memory grows with the number of entities (checked against
  * FRAUD_VELOCITY_CACHE_ENTITIES_MAX).
  *
- * A transaction id seen before is not taken again (counted as a
+ * A log without transaction ids (the mapping maps transaction_id to "")
+ * names each payment "L" + its line number.  A transaction id seen before
+ * is not taken again (counted as a
  * duplicate), as fraud-ingest drops a repeated id.
  *
  * Label of a row (for training): 1 when a chargeback of that transaction
@@ -127,6 +129,7 @@ struct offline_options {
                       size_t n);
         bool no_features; /* skip velocity: rows carry no values (replay) */
         bool all_lines;   /* on_row also for rejected lines and duplicates (tx NULL) */
+        const char *fraud_column; /* the ground-truth flag's column or key; NULL: is_fraud */
 };
 
 /* One transaction's vector, borrowed for the callback. */

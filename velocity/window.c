@@ -231,10 +231,12 @@ static void window_scratch_next(struct window_scratch *s) {
         }
 }
 
-/* Adds key to set d; true when it was not there. */
-static bool window_scratch_insert(struct window_scratch *s, int d, uint64_t key) {
-        uint32_t mask = (UINT32_C(1) << s->bits) - 1;
-        uint32_t i = (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - s->bits));
+/* Adds key to set d, hashed into its first 2^bits slots (bits <= s->bits:
+ * a query over n events uses about 2n slots, which stay in cache); true
+ * when it was not there. */
+static bool window_scratch_insert(struct window_scratch *s, int d, uint64_t key, unsigned bits) {
+        uint32_t mask = (UINT32_C(1) << bits) - 1;
+        uint32_t i = (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
 
         for (;; i = (i + 1) & mask) {
                 struct window_slot *slot = &s->slots[d][i];
@@ -250,11 +252,11 @@ static bool window_scratch_insert(struct window_scratch *s, int d, uint64_t key)
 
 /* The attribute part of an event: distinct values and probes. */
 static void window_accumulate(const uint64_t *attr, const struct window_query *q,
-                              struct window_scratch *s, struct window_stats *acc,
+                              struct window_scratch *s, unsigned bits, struct window_stats *acc,
                               struct window_result *out) {
         for (int d = 0; d < 2; d++)
                 if (q->distinct_attr[d] >= 0 &&
-                    window_scratch_insert(s, d, attr[q->distinct_attr[d]]))
+                    window_scratch_insert(s, d, attr[q->distinct_attr[d]], bits))
                         acc->distinct[d]++;
         for (int p = 0; p < WINDOW_PROBES; p++)
                 if (q->probe_attr[p] >= 0 && attr[q->probe_attr[p]] == q->probe[p])
@@ -291,6 +293,7 @@ void window_query(const struct window *w, const struct window_query *q, struct w
         struct window_stats acc = {0};
         uint32_t end = window_upper_bound(w, q->t_us);
         bool attrs = q->distinct_attr[0] >= 0 || q->distinct_attr[1] >= 0;
+        unsigned bits = 4; /* of the scratch sets: see window_scratch_insert */
         size_t j = 0;
 
         for (int p = 0; p < WINDOW_PROBES; p++)
@@ -303,6 +306,8 @@ void window_query(const struct window *w, const struct window_query *q, struct w
                 return;
         }
         window_scratch_next(s);
+        while (bits < s->bits && (UINT32_C(1) << bits) < 2 * end)
+                bits++;
         for (uint32_t i = end; i-- > 0;) {
                 const struct window_point *e = window_at(w, i);
                 while (j < q->n_spans && e->t_us <= q->t_us - q->spans_us[j])
@@ -315,7 +320,7 @@ void window_query(const struct window *w, const struct window_query *q, struct w
                         acc.max = e->amount;
                 acc.count++;
                 acc.sum += e->amount;
-                window_accumulate(window_attrs(w, window_slot(w, i)), q, s, &acc, out);
+                window_accumulate(window_attrs(w, window_slot(w, i)), q, s, bits, &acc, out);
         }
         while (j < q->n_spans)
                 out->span[j++] = acc;

@@ -308,6 +308,60 @@ START_TEST(test_mapping_mutated_records_get_a_verdict_never_a_crash) {
 }
 END_TEST
 
+START_TEST(test_mapping_minimal_log_reads_with_card_id_and_defaults) {
+        char path[4096];
+        char card_a[40];
+
+        setup();
+        snprintf(path, sizeof(path), "%s/deploy/config/mapping-minimal.yaml",
+                 testing_source_root());
+        ck_assert_msg(mapping_load(&map, path, err, sizeof(err)) == 0, "%s", err);
+        ck_assert(map.pan_is_id);
+        bind_header("card,terminal,amount,ts,fraud");
+        /* no transaction id column: the caller names the payment */
+        ck_assert_int_eq(mapping_csv_input(&map, "C1,T9,12.50,2026-01-01T00:00:00Z,0", 34, scratch,
+                                           &rej),
+                         0);
+        scratch->input.fields[NORMALIZE_FIELD_TRANSACTION_ID] =
+                (struct normalize_value){NORMALIZE_TEXT, "L2", 2};
+        ck_assert_msg(normalize_record(&scratch->input, &key, &tx, &rej) == 0, "%s", rej.detail);
+        ck_assert_int_eq(tx.msg.amount_minor, 1250);
+        ck_assert_str_eq(tx.msg.currency, "EUR");
+        ck_assert_int_eq(tx.msg.mcc, 5999);
+        ck_assert_str_eq(tx.msg.country, "FR");
+        ck_assert_str_eq(tx.msg.merchant_id, "unknown");
+        ck_assert_str_eq(tx.msg.terminal_id, "T9");
+        ck_assert_str_eq(tx.msg.card_bin, "");
+        ck_assert_int_eq(strlen(tx.msg.card_hash), 32);
+        snprintf(card_a, sizeof(card_a), "%s", tx.msg.card_hash);
+        /* the same id hashes the same; another id differently */
+        ck_assert_int_eq(csv("C2,T9,1.00,2026-01-01T00:00:01Z,1"), -EBADMSG); /* no id: missing */
+        ck_assert_int_eq(mapping_csv_input(&map, "C2,T9,1.00,2026-01-01T00:00:01Z,1", 33, scratch,
+                                           &rej),
+                         0);
+        scratch->input.fields[NORMALIZE_FIELD_TRANSACTION_ID] =
+                (struct normalize_value){NORMALIZE_TEXT, "L3", 2};
+        ck_assert_int_eq(normalize_record(&scratch->input, &key, &tx, &rej), 0);
+        ck_assert_str_ne(tx.msg.card_hash, card_a);
+}
+END_TEST
+
+START_TEST(test_mapping_defaults_fill_only_absent_or_empty_fields) {
+        setup();
+        ck_assert_msg(parse_yaml("defaults:\n  mcc: \"5411\"\n  country: \"DE\"\n") == 0, "%s",
+                      err);
+        bind_header(SIM_HEADER);
+        /* country present: kept; mcc empty: the default */
+        ck_assert_msg(csv("t1,2026-01-01T00:00:00Z,5.00,EUR,4147008301893185,,M1,M1-1,,IT,"
+                          "ecommerce,,,0,legit") == 0,
+                      "%s", rej.detail);
+        ck_assert_int_eq(tx.msg.mcc, 5411);
+        ck_assert_str_eq(tx.msg.country, "IT");
+        ck_assert_int_eq(parse_yaml("defaults:\n  nonsense: \"1\"\n"), -EINVAL);
+        ck_assert_int_eq(parse_yaml("card_number: maybe\n"), -EINVAL);
+}
+END_TEST
+
 TESTING_MAIN("mapping", test_mapping_default_reads_simulator_json,
              test_mapping_deployed_file_is_the_default_mapping,
              test_mapping_renames_fields_for_json, test_mapping_rejects_bad_files_with_line_and_key,
@@ -317,4 +371,6 @@ TESTING_MAIN("mapping", test_mapping_default_reads_simulator_json,
              test_mapping_json_errors_have_their_reasons,
              test_mapping_json_null_is_absent_and_unmapped_keys_are_ignored,
              test_mapping_csv_equals_json_for_simulated_records,
-             test_mapping_mutated_records_get_a_verdict_never_a_crash)
+             test_mapping_mutated_records_get_a_verdict_never_a_crash,
+             test_mapping_minimal_log_reads_with_card_id_and_defaults,
+             test_mapping_defaults_fill_only_absent_or_empty_fields)

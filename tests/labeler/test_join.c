@@ -863,7 +863,32 @@ START_TEST(test_join_sim_labels_equal_the_brute_force_and_reconcile) {
 }
 END_TEST
 
+/* An input that moves the watermark past other records' milestones does not
+ * label its own record first: labels leave in known_at order, which the
+ * trainer's daily cutoff relies on. */
+START_TEST(test_join_labels_leave_in_known_at_order_when_an_input_jumps_the_watermark) {
+        struct fx f;
+
+        fx_init(&f, 0);
+        fx_tx(&f, "ta", T0, KIT_ALLOW);
+        fx_tx(&f, "tb", T0 + KIT_HOUR_US, KIT_ALLOW);
+        kit_drain(f.j);
+        ck_assert_uint_eq(f.out.n_labels, 0);
+        /* tb's chargeback, a day after both maturities: it alone raises the watermark */
+        fx_cb(&f, "tb", "cb-b", T0 + MATURITY_US + KIT_DAY_US, T0 + KIT_HOUR_US, KIT_CHARGEBACK);
+        kit_drain(f.j);
+        ck_assert_uint_eq(f.out.n_labels, 3);
+        for (size_t i = 1; i < f.out.n_labels; i++)
+                ck_assert_int_le(f.out.labels[i - 1].known_us, f.out.labels[i].known_us);
+        expect_label(&f, 0, "ta", KIT_LEGIT, KIT_PROVISIONAL, T0 + MATURITY_US);
+        expect_label(&f, 1, "tb", KIT_LEGIT, KIT_PROVISIONAL, T0 + KIT_HOUR_US + MATURITY_US);
+        expect_label(&f, 2, "tb", KIT_FRAUD, KIT_CORRECTED, T0 + MATURITY_US + KIT_DAY_US);
+        fx_release(&f);
+}
+END_TEST
+
 TESTING_MAIN("join", test_join_maturity_gives_a_provisional_legit_label_on_the_watermark,
+             test_join_labels_leave_in_known_at_order_when_an_input_jumps_the_watermark,
              test_join_horizon_confirms_legit_and_removes_the_state,
              test_join_chargeback_before_maturity_confirms_fraud_without_provisional,
              test_join_chargeback_after_maturity_corrects_the_provisional_label,

@@ -1,0 +1,143 @@
+/* Tests for the backtest engine (tools/backtest.c), the DAY order of the
+ * offline driver (tools/offline.c) and derived chargebacks
+ * (tools/derive.c): the day a chargeback reaches the stages, the same
+ * scores on every run of the same files, a decision for every payment, a
+ * model trained and serving, delays that are deterministic and
+ * distributed as asked. */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/hash.h"
+#include "lib/time.h"
+#include "tests/testing.h"
+#include "tools/backtest.h"
+#include "tools/derive.h"
+#include "tools/generate.h"
+
+#define DAY_US FRAUD_USEC_PER_DAY
+
+START_TEST(test_backtest_chargeback_day_defers_same_day_payments) {
+        struct offline_chargeback c = {0};
+
+        c.arrival_us = 10 * DAY_US + 5;
+        c.tx_time_us = 3 * DAY_US;
+        ck_assert_int_eq(offline_chargeback_day(&c), 10); /* an earlier payment: its own day */
+        c.tx_time_us = 10 * DAY_US + 1;
+        ck_assert_int_eq(offline_chargeback_day(&c), 11); /* the same day: the next one */
+        c.tx_time_us = 12 * DAY_US;
+        ck_assert_int_eq(offline_chargeback_day(&c), 13); /* before its payment: after it */
+        c.tx_time_us = 0;
+        ck_assert_int_eq(offline_chargeback_day(&c), 11); /* unknown: the next day */
+}
+END_TEST
+
+START_TEST(test_derive_delays_are_deterministic_bounded_and_centred) {
+        struct derive_options o = {.max_days = 119, .seed = 7};
+        double median, sigma, below = 0;
+        char id[32];
+
+        ck_assert_int_eq(derive_delay_parse("30:0.5", &median, &sigma), 0);
+        ck_assert(median == 30 && sigma == 0.5);
+        ck_assert_int_eq(derive_delay_parse("30", &median, &sigma), 0);
+        ck_assert_int_eq(derive_delay_parse("0", &median, &sigma), -EINVAL);
+        ck_assert_int_eq(derive_delay_parse("30:x", &median, &sigma), -EINVAL);
+        o.median_days = 30;
+        o.sigma = 0.8;
+        for (int i = 0; i < 4000; i++) {
+                int64_t d;
+                snprintf(id, sizeof(id), "tx-%d", i);
+                d = derive_delay_us(&o, id);
+                ck_assert_int_eq(d, derive_delay_us(&o, id));
+                ck_assert_int_ge(d, 3600 * FRAUD_USEC_PER_SEC);
+                ck_assert_int_le(d, 119 * DAY_US);
+                below += d < 30 * DAY_US;
+        }
+        ck_assert_msg(fabs(below / 4000 - 0.5) < 0.04, "share below the median: %f", below / 4000);
+}
+END_TEST
+
+/* ---- the engine on a generated fortnight ---- */
+
+struct collected {
+        uint64_t n, modelled;
+        uint64_t hash; /* of every (id, decision, probability), in order */
+};
+
+static int collect(void *opaque, const struct backtest_score *s) {
+        struct collected *c = opaque;
+        char buf[160];
+
+        snprintf(buf, sizeof(buf), "%s %d %.9f", s->tx->transaction_id, (int)s->res->cascade.decision,
+                 s->res->cascade.probability);
+        c->hash = fraud_hash_fnv1a(c->hash ? c->hash : FRAUD_HASH_FNV1A_INIT, buf, strlen(buf));
+        c->n++;
+        c->modelled += s->model_version[0] != '\0';
+        return 0;
+}
+
+static void run_once(const char *dir, const char *registry, struct collected *c,
+                     struct backtest_counts *k) {
+        static struct fraud_settings s;
+        struct normalize_key key;
+        char tx[512], cb[512], err[4096] = "";
+        struct backtest_options o = {.settings = &s, .transactions = tx, .chargebacks = cb,
+                                     .key = &key, .retrain_every_days = 1, .on_score = collect,
+                                     .opaque = c};
+        char *saved;
+
+        ck_assert_int_eq(fraud_settings_init(&s), 0);
+        saved = s.trainer.registry_dir;
+        s.trainer.registry_dir = (char *)registry;
+        s.trainer.warmup_days = 8;
+        s.trainer.holdout_days = 2;
+        s.trainer.gate_min_train_frauds = 3;
+        s.trainer.gate_min_holdout_frauds = 1;
+        s.trainer.threads = 1;
+        ck_assert_int_eq(normalize_key_parse("000102030405060708090a0b0c0d0e0f", &key), 0);
+        snprintf(tx, sizeof(tx), "%s/transactions.csv", dir);
+        snprintf(cb, sizeof(cb), "%s/chargebacks.csv", dir);
+        memset(c, 0, sizeof(*c));
+        ck_assert_msg(backtest_run(&o, k, err, sizeof(err)) == 0, "%s", err);
+        s.trainer.registry_dir = saved;
+        fraud_settings_release(&s);
+}
+
+START_TEST(test_backtest_decides_every_payment_the_same_on_every_run) {
+        char dir[] = "/tmp/fraud-bt-XXXXXX", reg1[300], reg2[300], cmd[400], err[512];
+        struct generate_options g;
+        struct generate_summary sum;
+        struct collected a, b;
+        struct backtest_counts ka, kb;
+
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        generate_options_default(&g);
+        g.sim.days = 18;
+        g.sim.customers = 200;
+        g.sim.merchants = 50;
+        g.sim.fraud_rate = 0.03;
+        g.out_dir = dir;
+        ck_assert_msg(generate_files(&g, &sum, err, sizeof(err)) == 0, "%s", err);
+        snprintf(reg1, sizeof(reg1), "%s/r1", dir);
+        snprintf(reg2, sizeof(reg2), "%s/r2", dir);
+        run_once(dir, reg1, &a, &ka);
+        run_once(dir, reg2, &b, &kb);
+        ck_assert_int_eq(a.n, sum.transactions);
+        ck_assert_int_eq(a.n, b.n);
+        ck_assert_uint_eq(a.hash, b.hash);
+        ck_assert_int_gt(ka.labels, 0);
+        ck_assert_int_gt(ka.rounds, 0);         /* the trainer trained days */
+        ck_assert_int_eq(ka.rounds, kb.rounds);
+        ck_assert_int_gt(a.modelled, 0);        /* and a model decided some payments */
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+TESTING_MAIN("backtest", test_backtest_chargeback_day_defers_same_day_payments,
+             test_derive_delays_are_deterministic_bounded_and_centred,
+             test_backtest_decides_every_payment_the_same_on_every_run)
