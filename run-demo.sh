@@ -1,10 +1,12 @@
 #!/bin/sh
 # run-demo.sh: install what is missing, build, start the embedded broker and
-# the decision path (fraud-ingest -> fraud-velocity -> fraud-scorer), stream
-# simulated payments and chargebacks into it, and print a live summary of
-# the decisions once a second (fraudctl watch).  At the end (after
-# --seconds N, or on Ctrl-C) the daemons stop cleanly and a summary is
-# printed: published, scored, rejected, decisions by outcome and stage.
+# the decision path (fraud-ingest -> fraud-velocity -> fraud-scorer), the
+# labeler and the trainer, and the analysts' dashboard (fraud-dashboard: its
+# URL is printed), stream simulated payments and chargebacks into it, and
+# print a live summary of the decisions once a second (fraudctl watch).  At
+# the end (after --seconds N, or on Ctrl-C) the daemons stop cleanly and a
+# summary is printed: published, scored, rejected, decisions by outcome and
+# stage.
 #
 #   ./run-demo.sh [--seconds N] [--rate N] [--keep]
 #
@@ -22,7 +24,7 @@ root=$(pwd)
 seconds=""
 rate=1000
 keep=0
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
         case "$1" in
         --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
@@ -43,10 +45,13 @@ ninja -C build >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/fraud-demo.XXXXXX")
 pids=""
-stop_all() {
+broker_pid=""
+stop_all() { # the daemons, then the broker they commit their offsets to
         for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
         for p in $pids; do wait "$p" 2>/dev/null || true; done
         pids=""
+        [ -z "$broker_pid" ] || { kill -TERM "$broker_pid" 2>/dev/null || true; wait "$broker_pid" 2>/dev/null || true; }
+        broker_pid=""
 }
 cleanup() {
         stop_all
@@ -94,6 +99,11 @@ velocity:
 scorer:
   rules_file: "$root/deploy/config/rules.yaml"
   model_dir: "$model_dir"
+labeler:
+  state_dir: "$work/labeler-state"
+trainer:
+  state_dir: "$work/trainer-state"
+  registry_dir: "$work/model-registry"
 EOF
 config="--config $work/fraud.yaml"
 
@@ -106,6 +116,7 @@ start() { # name, command...: runs in the background, logs to $work/name.log
 }
 
 start broker build/tools/fraud-broker $config
+broker_pid=$pid_broker pids="" # stop_all stops it last
 for _ in $(seq 100); do
         [ -s "$work/bootstrap" ] && break
         sleep 0.1
@@ -119,15 +130,25 @@ echo "embedded broker: $(cat "$work/bootstrap")"
 start ingest build/ingest/fraud-ingest $config
 start velocity build/velocity/fraud-velocity $config
 start scorer build/scorer/fraud-scorer $config
+start labeler build/labeler/fraud-labeler $config
+start trainer build/trainer/fraud-trainer $config
+start dashboard build/dashboard/fraud-dashboard $config
 sleep 1
-for d in ingest velocity scorer; do
+for d in ingest velocity scorer labeler trainer dashboard; do
         if ! kill -0 "$(eval echo "\$pid_$d")" 2>/dev/null; then
                 echo "run-demo.sh: fraud-$d stopped:" >&2
                 cat "$work/$d.log" >&2
                 exit 1
         fi
 done
-echo "daemons: fraud-ingest, fraud-velocity, fraud-scorer (logs in $work)"
+echo "daemons: fraud-ingest, fraud-velocity, fraud-scorer, fraud-labeler, fraud-trainer," \
+        "fraud-dashboard (logs in $work)"
+for _ in $(seq 50); do
+        url=$(sed -n 's|.*page on \(http://[^ ]*\) .*|\1|p' "$work/dashboard.log")
+        [ -n "$url" ] && break
+        sleep 0.1
+done
+echo "dashboard: ${url:-see $work/dashboard.log}"
 echo "streaming simulated payments at $rate/s${seconds:+ for $seconds s} (Ctrl-C stops)"
 
 build/tools/fraudctl watch $config >"$work/watch.out" 2>"$work/watch.log" &
@@ -150,7 +171,7 @@ stop_all
 echo
 echo "== summary"
 tail -n 1 "$work/generate.out"
-for d in ingest velocity scorer; do
+for d in ingest velocity scorer labeler dashboard; do
         last=$(grep -v '^<7>' "$work/$d.log" | tail -n 1)
         echo "${last#<[0-7]>}"
 done

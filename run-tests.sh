@@ -21,7 +21,7 @@ case "${1:-}" in
         exit 0 ;;
 esac
 
-fraud_deps_install
+fraud_deps_install $FRAUD_TEST_PACKAGES
 
 setup() { # dir, extra meson options...
         dir=$1

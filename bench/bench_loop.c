@@ -128,11 +128,13 @@ static int loop_config(struct loop *l) {
                 "kafka:\n  session_timeout_ms: 6000\n"
                 "topics:\n  partitions: 2\n"
                 "broker:\n  bootstrap_file: \"%s/bootstrap\"\n"
-                "ingest:\n  state_dir: \"%s/ingest\"\n"
-                "velocity:\n  state_dir: \"%s/velocity\"\n"
+                "ingest:\n  state_dir: \"%s/ingest\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "velocity:\n  state_dir: \"%s/velocity\"\n  http_listen: \"127.0.0.1:0\"\n"
                 "scorer:\n  rules_file: \"%s/deploy/config/rules.yaml\"\n"
-                "labeler:\n  state_dir: \"%s/labeler\"\n"
+                "  http_listen: \"127.0.0.1:0\"\n"
+                "labeler:\n  state_dir: \"%s/labeler\"\n  http_listen: \"127.0.0.1:0\"\n"
                 "trainer:\n  state_dir: \"%s/trainer\"\n  registry_dir: \"%s\"\n"
+                "  http_listen: \"127.0.0.1:0\"\n"
                 "  warmup_days: %u\n  threads: 1\n  gbdt_rounds: 80\n  gbdt_max_depth: 5\n"
                 "  mlp_epochs: 6\n",
                 w, w, w, l->procs.source, w, w, l->registry, l->warmup_days);

@@ -163,9 +163,10 @@ static int pipe_config(struct pipe *p, const char *model) {
                 return -errno;
         fprintf(f,
                 "broker:\n  bootstrap_file: \"%s/bootstrap\"\n"
-                "ingest:\n  state_dir: \"%s/ingest-state\"\n"
-                "velocity:\n  state_dir: \"%s/velocity-state\"\n"
-                "scorer:\n  rules_file: \"%s/deploy/config/rules.yaml\"\n  model_dir: \"%s\"\n",
+                "ingest:\n  state_dir: \"%s/ingest-state\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "velocity:\n  state_dir: \"%s/velocity-state\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "scorer:\n  rules_file: \"%s/deploy/config/rules.yaml\"\n  model_dir: \"%s\"\n"
+                "  http_listen: \"127.0.0.1:0\"\n",
                 w, w, w, p->procs.source, model);
         if (p->extra_yaml)
                 fprintf(f, "%s\n", p->extra_yaml);

@@ -8,7 +8,9 @@
  */
 #include "common/settings.h"
 
+#include "dashboard/limits.h"
 #include "lib/bounds.h"
+#include "lib/http.h"
 
 #define S          struct fraud_settings
 #define PATH_MAX_  FRAUD_CONFIG_STRING_BYTES_MAX
@@ -123,6 +125,11 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_INT(S, ingest.log_interval_sec, 60, 1, FRAUD_INGEST_LOG_INTERVAL_SEC_MAX,
                          "Seconds (wall clock) between two summary lines in the log."),
 
+        FRAUD_CONFIG_STRING(S, ingest.http_listen, "127.0.0.1:9101", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-ingest serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
         /* @ingest-keys */
         FRAUD_CONFIG_SECTION("velocity", "Stage 2 (fraud-velocity): sliding-window aggregates per "
                                          "card, terminal, device and IP, on event time, kept in "
@@ -174,6 +181,11 @@ static const struct fraud_config_key settings_keys[] = {
                           "fsync RocksDB's log on every commit, so a power loss loses no "
                           "committed state."),
 
+        FRAUD_CONFIG_STRING(S, velocity.http_listen, "127.0.0.1:9102", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-velocity serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
         /* @velocity-keys */
         FRAUD_CONFIG_SECTION("scorer", "The scorer (stage 3): rules, then the GBDT, then the neural "
                                        "model on the GBDT's ambiguous band. Costs are in minor "
@@ -211,6 +223,11 @@ static const struct fraud_config_key settings_keys[] = {
                          "Features named as reasons of a review or block decided by a model "
                          "(those that pushed the GBDT score up most)."),
 
+        FRAUD_CONFIG_STRING(S, scorer.http_listen, "127.0.0.1:9103", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-scorer serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
         /* @scorer-keys */
         /* @labeler-keys */
         FRAUD_CONFIG_SECTION("labeler", "Stage 4 (fraud-labeler): joins the scored feature rows "
@@ -240,6 +257,12 @@ static const struct fraud_config_key settings_keys[] = {
         FRAUD_CONFIG_BOOL(S, labeler.sync_commit, true,
                           "fsync RocksDB's log on every commit, so a power loss loses no "
                           "committed state."),
+
+        FRAUD_CONFIG_STRING(S, labeler.http_listen, "127.0.0.1:9104", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-labeler serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
 
         FRAUD_CONFIG_SECTION("trainer", "Stage 5 (fraud-trainer) and `fraudctl train`: fitting the "
                                         "GBDT and the neural model, and the time-based holdout on "
@@ -331,7 +354,53 @@ static const struct fraud_config_key settings_keys[] = {
                          "Most labelled payments in one training set (8 bytes per feature "
                          "each); a larger set skips the day with an error."),
 
+        FRAUD_CONFIG_STRING(S, trainer.http_listen, "127.0.0.1:9105", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-trainer serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
         /* @trainer-keys */
+
+        FRAUD_CONFIG_SECTION("dashboard", "The analyst's dashboard (fraud-dashboard): one web page "
+                                          "with the live decisions, the review queue, charts and "
+                                          "drift, read from scores, tx.features, labels and "
+                                          "chargebacks; analysts' verdicts go to chargebacks."),
+        FRAUD_CONFIG_STRING(S, dashboard.group_id, "fraud-dashboard", 1, 255,
+                            "Consumer group of the dashboard. Every dashboard must read every "
+                            "partition: give each instance its own group."),
+        FRAUD_CONFIG_STRING(S, dashboard.http_listen, "127.0.0.1:9106", 0, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-dashboard serves /metrics (Prometheus), "
+                            "/healthz and /readyz over HTTP: an IPv4 address, [IPv6] or a host "
+                            "name; port 0 takes any free port (logged). Empty: no endpoint.",
+                            .check = fraud_http_listen_check),
+        FRAUD_CONFIG_STRING(S, dashboard.page_listen, "127.0.0.1:8106", 1, FRAUD_HTTP_LISTEN_MAX,
+                            "host:port where fraud-dashboard serves the analysts' page (same "
+                            "forms; port 0: any free port, logged). It has no authentication: "
+                            "keep it on loopback or behind a proxy that authenticates.",
+                            .check = fraud_http_listen_check),
+        FRAUD_CONFIG_INT(S, dashboard.review_queue_max, 1000, 1, DASHBOARD_QUEUE_MAX,
+                         "Most payments waiting for review; when full, the oldest is dropped "
+                         "(and counted on the page)."),
+        FRAUD_CONFIG_INT(S, dashboard.history_minutes, 60, 1, DASHBOARD_HISTORY_MINUTES_MAX,
+                         "Minutes (wall clock) of history in the charts."),
+        FRAUD_CONFIG_INT(S, dashboard.psi_reference_records, 5000, 100, DASHBOARD_PSI_RECORDS_MAX,
+                         "Drift reference: the model directory holds no training distribution, "
+                         "so the first this many scores and feature vectors read after the "
+                         "start are the reference."),
+        FRAUD_CONFIG_INT(S, dashboard.psi_window_records, 5000, 100, DASHBOARD_PSI_RECORDS_MAX,
+                         "Drift window: the PSI compares the last this many records with the "
+                         "reference."),
+        FRAUD_CONFIG_INT(S, dashboard.psi_bins, 10, 2, DASHBOARD_PSI_BINS_MAX,
+                         "Bins of the PSI: the reference's quantiles (plus one for missing "
+                         "values)."),
+        FRAUD_CONFIG_INT(S, dashboard.rewind_records, 10000, 0, DASHBOARD_REWIND_RECORDS_MAX,
+                         "At start, read this many records back from the end of every "
+                         "partition, so the page and the review queue show the recent past; 0: "
+                         "only what comes next."),
+        FRAUD_CONFIG_INT(S, dashboard.stream_per_sec_max, 200, 1, DASHBOARD_STREAM_PER_SEC_MAX,
+                         "Most decision rows per second sent live to each page; the rest are "
+                         "counted, not sent (the charts count every decision)."),
+        /* @dashboard-keys */
 
         FRAUD_CONFIG_SECTION("log", "Logging: one line per event on stderr."),
         FRAUD_CONFIG_CHOICE(S, log.level, "info", "err|warning|notice|info|debug",

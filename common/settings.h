@@ -78,6 +78,7 @@ struct fraud_settings_ingest {
         int64_t dedup_window_sec;
         int64_t commit_interval_ms;
         int64_t log_interval_sec;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
 };
 
 /* @ingest-struct */
@@ -97,6 +98,7 @@ struct fraud_settings_velocity {
         int64_t checkpoint_records;
         int64_t checkpoint_interval_ms;
         bool sync_commit;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
 };
 /* @velocity-struct */
 /* The scorer (stage 3): rules, models and the cost model of its decisions.
@@ -114,6 +116,7 @@ struct fraud_settings_scorer {
         char *degraded_decision; /* allow, review, block */
         int64_t dedup_window;
         int64_t reasons_max;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
 };
 
 /* @scorer-struct */
@@ -128,6 +131,7 @@ struct fraud_settings_labeler {
         int64_t lateness_sec;
         int64_t advance_records_max;
         bool sync_commit;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
 };
 /* Stage 5, trainer, and `fraudctl train`: how the GBDT and the MLP are
  * fitted and how the holdout is cut (trainer/fit.h, trainer/evaluate.h,
@@ -164,9 +168,26 @@ struct fraud_settings_trainer {
         int64_t nice;
         int64_t round_max_sec;
         int64_t rows_max;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
 };
 
 /* @trainer-struct */
+/* The analyst's dashboard (fraud-dashboard, dashboard/dashboard.h): what
+ * it keeps, how it reads the topics, where it serves its page.  Upper ends
+ * of the ranges are in dashboard/limits.h. */
+struct fraud_settings_dashboard {
+        char *group_id;
+        char *http_listen; /* "host:port" of /metrics, /healthz, /readyz; "": none */
+        char *page_listen; /* "host:port" of the analyst's page */
+        int64_t review_queue_max;
+        int64_t history_minutes;
+        int64_t psi_reference_records;
+        int64_t psi_window_records;
+        int64_t psi_bins;
+        int64_t rewind_records;
+        int64_t stream_per_sec_max;
+};
+/* @dashboard-struct */
 
 struct fraud_settings {
         struct fraud_settings_kafka kafka;
@@ -183,6 +204,8 @@ struct fraud_settings {
         struct fraud_settings_labeler labeler;
         struct fraud_settings_trainer trainer;
         /* @trainer-field */
+        struct fraud_settings_dashboard dashboard;
+        /* @dashboard-field */
 };
 
 /* The key table, for callers that walk it (help texts, listing env vars). */

@@ -14,9 +14,11 @@
  * clean shutdown, and releases the settings.  Exit status (sysexits.h):
  *   0               a clean stop after SIGTERM or SIGINT;
  *   EX_USAGE, ...   from the command line (common/cli.h);
- *   EX_CONFIG       open() said the settings are bad (-EINVAL);
+ *   EX_CONFIG       open() said the settings are bad (-EINVAL), or the
+ *                   HTTP listen address does not resolve;
  *   EX_UNAVAILABLE  open() failed otherwise: Kafka, a store or a registry
- *                   cannot be opened;
+ *                   cannot be opened; or the HTTP endpoint cannot listen
+ *                   (its port taken);
  *   EX_SOFTWARE     run() or close() failed (or the stage's fail_status):
  *                   a restart resumes at the last stored offsets.
  *
@@ -25,25 +27,60 @@
  * error each time its consumer counts another offset reset (lost data:
  * DESIGN.md section 4), and a progress line at a fixed interval.
  *
+ * Operations (DESIGN.md section 7), for every daemon alike:
+ *   - an HTTP endpoint (lib/http.h) on <section>.http_listen ("" : none),
+ *     started before open() so that it answers while the stage starts:
+ *     /metrics renders the daemon's own metrics (below) and then the
+ *     stage's registry (the metrics hook), /healthz says whether the loop
+ *     steps (a step may take up to the stall hook's limit), /readyz
+ *     whether the ready hook says so.  A bind failure (the port taken)
+ *     stops the daemon with EX_UNAVAILABLE; port 0 logs the port it got.
+ *   - systemd's notifications (lib/notify.h) when $NOTIFY_SOCKET is set:
+ *     READY=1 when the stage first becomes ready, WATCHDOG=1 from the
+ *     loop, STATUS= with readiness and progress, STOPPING=1 as soon as
+ *     the loop ends on SIGTERM or SIGINT, before the clean shutdown
+ *     (finish the step, flush, store offsets, close RocksDB), which is
+ *     unchanged.
+ *   - the daemon's own metrics: fraud_build_info{version,daemon},
+ *     process_start_time_seconds, fraud_stage_ready, fraud_stage_steps_total,
+ *     fraud_stage_records_total (the sum of what steps returned),
+ *     fraud_stage_step_duration_seconds, the loop's consumer's counters
+ *     (fraud_kafka_consumed_total, fraud_kafka_delivery_failed_total,
+ *     fraud_kafka_offset_resets_total, fraud_kafka_errors_total), and the
+ *     endpoint's (fraud_http_connections_total,
+ *     fraud_http_responses_total{code}, fraud_http_errors_total) and
+ *     fraud_notify_errors_total (notifications the socket refused).
+ * The hooks run in the loop's thread, after a step; the endpoint's thread
+ * only serves what the loop handed over (lib/http.h).  A loop run outside
+ * fraud_stage_main() (the tests') does none of this.
+ *
  * Single-threaded like the stages; the signal handlers only set a flag.
  */
 #ifndef FRAUD_STAGE_H
 #define FRAUD_STAGE_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/settings.h"
+#include "lib/http.h"
 #include "lib/kafka.h"
+#include "lib/metrics.h"
 #include "lib/store.h"
 #include "proto/dead_letter.pb-c.h"
 
 #define FRAUD_STAGE_STEP_MS 100 /* longest wait for input in one step */
+/* A step longer than this plus kafka.delivery_timeout_ms (the longest a
+ * checkpoint waits for its delivery reports) means the loop stalled. */
+#define FRAUD_STAGE_STALL_MS 60000
+#define FRAUD_STAGE_WHY_MAX  FRAUD_HTTP_REASON_MAX /* bytes of a readiness reason */
 
 struct fraud_stage_info {
-        const char *name;  /* "fraud-ingest" */
-        const char *place; /* "Stage 1 of 5: consumes ..., produces ..." */
+        const char *name;    /* "fraud-ingest" */
+        const char *place;   /* "Stage 1 of 5: consumes ..., produces ..." */
+        const char *section; /* its settings section, "ingest": <section>.http_listen */
 };
 
 /* A stage daemon.  stage is the stage object open() made. */
@@ -70,6 +107,16 @@ struct fraud_stage {
         void (*free)(void *stage);
         /* main()'s status when run() or close() fails; 0: EX_SOFTWARE. */
         int fail_status;
+        /* Optional: whether the stage is ready (/readyz, READY=1), asked
+         * after every step; when not, why (a short phrase: "waiting for a
+         * partition of tx.raw") in why.  NULL: ready once open() returned. */
+        bool (*ready)(const void *stage, char *why, size_t why_size);
+        /* Optional: the stage's metrics, its gauges brought up to date, for
+         * a /metrics render.  NULL: the daemon's own metrics only. */
+        const struct fraud_metrics *(*metrics)(void *stage);
+        /* Optional: the longest a step may take before /healthz reports a
+         * stall, in ms.  NULL: FRAUD_STAGE_STALL_MS + kafka.delivery_timeout_ms. */
+        int64_t (*stall_ms)(const struct fraud_settings *s);
 };
 
 /* The whole main() of the stage decl declares, as above.  Returns its exit
@@ -123,6 +170,19 @@ struct fraud_stage_loop {
 /* Steps until *stop is set or a step fails.  0, or the failed step's
  * -errno. */
 int fraud_stage_loop(const struct fraud_stage_loop *loop, const volatile sig_atomic_t *stop);
+
+/* RocksDB's size as gauges of a stage's registry:
+ * fraud_store_sst_bytes, fraud_store_live_data_bytes,
+ * fraud_store_memtable_bytes. */
+struct fraud_stage_store_gauges {
+        double *sst, *live, *memtable;
+};
+
+/* Registers the gauges in m.  0 or -ENOMEM (the registry is full). */
+int fraud_stage_store_gauges_init(struct fraud_stage_store_gauges *g, struct fraud_metrics *m);
+
+/* Sets them from store (NULL or an error: left as they were). */
+void fraud_stage_store_gauges_update(struct fraud_stage_store_gauges *g, struct fraud_store *store);
 
 /* Fills d for input m that stage rejects: the reason code and reason, the
  * transaction id ("" for NULL), where m came from, m's bytes as the

@@ -59,9 +59,13 @@ struct ingest {
         int commit_interval_ms;
         int revoke_error; /* a revocation could not record its offset */
         bool closed;
+        int assigned; /* partitions assigned, their offsets read from RocksDB */
         /* the counters, in the metrics registry */
         uint64_t *consumed, *normalized, *rejected, *duplicates, *pruned;
         uint64_t *by_reason[NORMALIZE_REASON_COUNT];
+        double *partitions;
+        struct fraud_histogram *batch_seconds, *commit_seconds;
+        struct fraud_stage_store_gauges store_gauges;
         uint64_t delivery_failed_seen;
         const char *batch_ids[INGEST_SEEN_SLOTS]; /* this batch's new ids, in the arena */
         struct mapping_scratch scratch;
@@ -342,13 +346,14 @@ static int ingest_batch_finish(struct ingest *g) {
  * how often the loop pauses.  A poll of FRAUD_KAFKA_CONSUME_BATCH_MAX dead
  * letters, each up to twice FRAUD_INGEST_DLQ_ORIGINAL_BYTES_MAX in the
  * arena, fits in the three quarters of it left when accumulation stops at
- * one quarter. */
-static int ingest_consume(struct ingest *g, int timeout_ms, int *consumed) {
+ * one quarter.  *first_ns: when the first poll returned. */
+static int ingest_consume(struct ingest *g, int timeout_ms, int *consumed, int64_t *first_ns) {
         const struct fraud_kafka_message *msgs;
         int n = fraud_kafka_consumer_poll_batch(g->consumer, &msgs, timeout_ms);
         int64_t close_ns = fraud_time_mono_ns() + (int64_t)g->commit_interval_ms * 1000000;
         int rc = 0;
 
+        *first_ns = fraud_time_mono_ns(); /* the group's first records are in hand */
         *consumed = 0;
         while (n > 0) {
                 int64_t left_ms;
@@ -379,11 +384,18 @@ static int ingest_consume(struct ingest *g, int timeout_ms, int *consumed) {
 }
 
 int ingest_poll(struct ingest *g, int timeout_ms) {
+        int64_t first_ns = 0, commit_ns;
         int consumed;
-        int rc = ingest_consume(g, timeout_ms, &consumed);
+        int rc = ingest_consume(g, timeout_ms, &consumed, &first_ns);
 
-        if (rc == 0 && consumed > 0)
+        if (rc == 0 && consumed > 0) {
+                commit_ns = fraud_time_mono_ns();
                 rc = ingest_batch_finish(g);
+                fraud_histogram_observe(g->commit_seconds,
+                                        (double)(fraud_time_mono_ns() - commit_ns) / 1e9);
+                fraud_histogram_observe(g->batch_seconds,
+                                        (double)(fraud_time_mono_ns() - first_ns) / 1e9);
+        }
         if (rc < 0)
                 fraud_store_batch_clear(g->batch);
         if (consumed > 0)
@@ -406,6 +418,8 @@ int ingest_run(struct ingest *g, int64_t log_interval_sec, const volatile sig_at
                 .step = ingest_loop_step,
                 .progress = ingest_loop_summary,
                 .progress_every_us = log_interval_sec * FRAUD_USEC_PER_SEC,
+                .consumer = g->consumer,
+                .partitions = "a partition of the raw topic",
         };
 
         return fraud_stage_loop(&loop, stop);
@@ -422,11 +436,13 @@ static int ingest_assign(void *opaque, const char *topic, int32_t partition, int
 
         if (rc == -ENOENT) {
                 *offset = FRAUD_KAFKA_OFFSET_COMMITTED;
+                g->assigned++;
                 return 0;
         }
         if (rc < 0)
                 return rc;
         *offset = next;
+        g->assigned++;
         return 0;
 }
 
@@ -437,11 +453,31 @@ static void ingest_revoke(void *opaque, const char *topic, int32_t partition, in
         struct ingest *g = opaque;
         int rc;
 
+        if (g->assigned > 0)
+                g->assigned--;
         if (offset < 0 || !g->batch)
                 return;
         rc = fraud_store_batch_set_offset(g->batch, topic, partition, offset);
         if (rc < 0)
                 g->revoke_error = ingest_fail(g, rc, "store batch: %s", strerror(-rc));
+}
+
+/* What an operator watches besides the counts: partitions, time, RocksDB. */
+static int ingest_metrics_register_ops(struct ingest *g) {
+        g->partitions = fraud_metrics_gauge(g->metrics, "fraud_kafka_partitions_assigned", "",
+                                            "Input partitions assigned to this instance.");
+        g->batch_seconds = fraud_metrics_histogram(
+                g->metrics, "ingest_batch_duration_seconds", "",
+                "From a group's first records in hand to its commit (ingest.commit_interval_ms "
+                "and the commit).",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        g->commit_seconds = fraud_metrics_histogram(
+                g->metrics, "ingest_commit_duration_seconds", "",
+                "One commit: delivery reports awaited, RocksDB write batch, offsets stored.",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        if (!g->partitions || !g->batch_seconds || !g->commit_seconds)
+                return -ENOMEM;
+        return fraud_stage_store_gauges_init(&g->store_gauges, g->metrics);
 }
 
 static int ingest_metrics_register(struct ingest *g) {
@@ -468,8 +504,9 @@ static int ingest_metrics_register(struct ingest *g) {
                 if (!g->by_reason[r])
                         return -ENOMEM;
         }
-        return g->consumed && g->normalized && g->duplicates && g->pruned && g->rejected ? 0
-                                                                                         : -ENOMEM;
+        return g->consumed && g->normalized && g->duplicates && g->pruned && g->rejected
+                       ? ingest_metrics_register_ops(g)
+                       : -ENOMEM;
 }
 
 static int ingest_max_event_load(struct ingest *g) {
@@ -589,6 +626,19 @@ void ingest_counts(const struct ingest *g, struct ingest_counts *out) {
 
 const struct fraud_metrics *ingest_metrics(const struct ingest *g) {
         return g->metrics;
+}
+
+const struct fraud_metrics *ingest_metrics_refresh(struct ingest *g) {
+        *g->partitions = g->assigned;
+        fraud_stage_store_gauges_update(&g->store_gauges, g->store);
+        return g->metrics;
+}
+
+bool ingest_ready(const struct ingest *g, char *why, size_t why_size) {
+        if (g->assigned > 0)
+                return true;
+        snprintf(why, why_size, "waiting for a partition of %s", g->topic_raw);
+        return false;
 }
 
 const char *ingest_error(const struct ingest *g) {

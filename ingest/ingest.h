@@ -48,6 +48,8 @@
 #define FRAUD_INGEST_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/settings.h"
@@ -118,6 +120,14 @@ void ingest_counts(const struct ingest *g, struct ingest_counts *out);
 
 /* The stage's metrics (counters by reason included).  Borrowed. */
 const struct fraud_metrics *ingest_metrics(const struct ingest *g);
+
+/* The same, its gauges brought up to date first (partitions assigned,
+ * RocksDB's size): for a /metrics render. */
+const struct fraud_metrics *ingest_metrics_refresh(struct ingest *g);
+
+/* Ready once a partition of the raw topic is assigned (its offset read
+ * from RocksDB, which is open since ingest_new()); else false and why. */
+bool ingest_ready(const struct ingest *g, char *why, size_t why_size);
 
 /* The reason of the last failure ("" if none).  Borrowed. */
 const char *ingest_error(const struct ingest *g);

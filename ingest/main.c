@@ -10,6 +10,10 @@
  * RocksDB is closed.  Exit status: 0 after a signal, EX_CONFIG for bad
  * settings, EX_UNAVAILABLE when the stage cannot start, EX_SOFTWARE when a
  * batch fails (a restart resumes at the last committed offsets).
+ *
+ * Operations (common/stage.h): /metrics, /healthz and /readyz on
+ * ingest.http_listen, ready once a partition of tx.raw is assigned;
+ * systemd's READY=1, WATCHDOG=1 and STOPPING=1.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,15 +78,30 @@ static void ingest_main_free(void *stage) {
         ingest_main_close(stage);
 }
 
+static bool ingest_main_ready(const void *stage, char *why, size_t why_size) {
+        const struct ingest_main *m = stage;
+
+        return ingest_ready(m->g, why, why_size);
+}
+
+static const struct fraud_metrics *ingest_main_metrics(void *stage) {
+        struct ingest_main *m = stage;
+
+        return ingest_metrics_refresh(m->g);
+}
+
 int main(int argc, char **argv) {
         static const struct fraud_stage stage = {
                 .info.name = "fraud-ingest",
                 .info.place = "Stage 1 of 5: consumes raw JSON from tx.raw, produces "
                               "Transaction to tx.normalized and DeadLetter to dlq.",
+                .info.section = "ingest",
                 .open = ingest_main_open,
                 .run = ingest_main_run,
                 .close = ingest_main_close,
                 .free = ingest_main_free,
+                .ready = ingest_main_ready,
+                .metrics = ingest_main_metrics,
         };
 
         return fraud_stage_main(&stage, argc, argv);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +24,74 @@
 #include "labeler/dbstore.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/store.h"
 #include "lib/time.h"
 #include "proto/dead_letter.pb-c.h"
 
 #define LABELER_STORE_FORMAT "labeler-join-1"
 #define LABELER_LOG_EVERY_US (10 * FRAUD_USEC_PER_SEC)
+
+#define LABELER_ROW(name, labels, help, field)                                                     \
+        { name, labels, help, offsetof(struct labeler_counters, field) }
+
+/* The counters of struct labeler_counters (and its join's) as Prometheus
+ * counters; a name's help is given on its first row. */
+static const struct {
+        const char *name, *labels, *help;
+        size_t offset;
+} labeler_counter_rows[] = {
+        LABELER_ROW("labeler_consumed_total", "", "Messages consumed, all topics.", consumed),
+        LABELER_ROW("labeler_labels_total", "", "Labels produced.", labels),
+        LABELER_ROW("labeler_dead_letters_total", "", "Inputs sent to the dlq.", dead_letters),
+        LABELER_ROW("labeler_advanced_total", "", "Due records settled by the watermark.",
+                    advanced),
+        LABELER_ROW("labeler_checkpoints_total", "", "RocksDB commits of state and offsets.",
+                    checkpoints),
+        LABELER_ROW("labeler_inputs_total", "{kind=\"features\"}", "Inputs joined, by kind.",
+                    join.features),
+        LABELER_ROW("labeler_inputs_total", "{kind=\"scores\"}", "", join.scores),
+        LABELER_ROW("labeler_inputs_total", "{kind=\"chargebacks\"}", "", join.chargebacks),
+        LABELER_ROW("labeler_duplicates_total", "{kind=\"features\"}",
+                    "Inputs seen before, by kind.", join.features_duplicate),
+        LABELER_ROW("labeler_duplicates_total", "{kind=\"scores\"}", "", join.scores_duplicate),
+        LABELER_ROW("labeler_duplicates_total", "{kind=\"chargebacks\"}", "",
+                    join.chargebacks_duplicate),
+        LABELER_ROW("labeler_scores_late_total", "", "Scores behind the watermark.",
+                    join.scores_late),
+        LABELER_ROW("labeler_scores_orphaned_total", "", "Scores of no known transaction.",
+                    join.scores_orphaned),
+        LABELER_ROW("labeler_chargebacks_held_total", "",
+                    "Chargebacks that arrived before their transaction.", join.chargebacks_held),
+        LABELER_ROW("labeler_chargebacks_late_total", "",
+                    "Chargebacks made before the watermark at their arrival.",
+                    join.chargebacks_late),
+        LABELER_ROW("labeler_chargebacks_repeated_total", "",
+                    "Fraud chargebacks on a transaction already labelled fraud.",
+                    join.chargebacks_repeated),
+        LABELER_ROW("labeler_label_versions_total", "{status=\"provisional\"}",
+                    "Labels emitted, by status.", join.labels_provisional),
+        LABELER_ROW("labeler_label_versions_total", "{status=\"confirmed_legit\"}", "",
+                    join.labels_confirmed_legit),
+        LABELER_ROW("labeler_label_versions_total", "{status=\"confirmed_unknown\"}", "",
+                    join.labels_confirmed_unknown),
+        LABELER_ROW("labeler_label_versions_total", "{status=\"confirmed_fraud\"}", "",
+                    join.labels_confirmed_fraud),
+        LABELER_ROW("labeler_label_versions_total", "{status=\"corrected\"}", "",
+                    join.labels_corrected),
+        LABELER_ROW("labeler_records_finished_total", "", "Transactions removed at their horizon.",
+                    join.records_finished),
+};
+#define LABELER_COUNTERS (sizeof(labeler_counter_rows) / sizeof(labeler_counter_rows[0]))
+
+struct labeler_metrics {
+        struct fraud_metrics *registry;
+        uint64_t *counters[LABELER_COUNTERS];
+        uint64_t *rejected[JOIN_REJECT_REASONS];
+        double *partitions, *records, *watermark;
+        struct fraud_histogram *batch_seconds, *checkpoint_seconds;
+        struct fraud_stage_store_gauges store;
+};
 
 struct labeler {
         const struct fraud_settings *s; /* borrowed */
@@ -45,7 +108,9 @@ struct labeler {
         uint64_t failed_seen; /* delivery failures already known */
         bool dirty;           /* state or offsets changed since the last checkpoint */
         bool backlog;         /* due records were left for the next step */
+        int assigned;         /* input partitions assigned, offsets read from RocksDB */
         struct labeler_counters k;
+        struct labeler_metrics m;
         char error[FRAUD_KAFKA_ERRSTR_MAX];
 };
 
@@ -155,9 +220,66 @@ static int labeler_assign(void *opaque, const char *topic, int32_t partition, in
 
         if (r == -ENOENT) {
                 *offset = FRAUD_KAFKA_OFFSET_BEGINNING; /* first start: all of it */
-                return 0;
+                r = 0;
         }
+        if (r == 0)
+                l->assigned++;
         return r;
+}
+
+/* Only counted: the checkpoint writes the offsets of what was processed. */
+static void labeler_revoke(void *opaque, const char *topic, int32_t partition, int64_t offset) {
+        struct labeler *l = opaque;
+
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        if (l->assigned > 0)
+                l->assigned--;
+}
+
+static int labeler_metrics_counters_init(struct labeler_metrics *m) {
+        char labels[FRAUD_METRICS_LABELS_MAX];
+
+        for (size_t i = 0; i < LABELER_COUNTERS; i++)
+                if (!(m->counters[i] = fraud_metrics_counter(
+                              m->registry, labeler_counter_rows[i].name,
+                              labeler_counter_rows[i].labels, labeler_counter_rows[i].help)))
+                        return -ENOMEM;
+        for (int i = 0; i < JOIN_REJECT_REASONS; i++) {
+                snprintf(labels, sizeof(labels), "{reason=\"%s\"}", join_reject_code(i));
+                if (!(m->rejected[i] =
+                              fraud_metrics_counter(m->registry, "labeler_rejected_reason_total",
+                                                    labels, "Inputs sent to the dlq, by reason.")))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int labeler_metrics_init(struct labeler_metrics *m) {
+        struct fraud_metrics *r;
+
+        if (fraud_metrics_new(&m->registry) < 0 || labeler_metrics_counters_init(m) < 0)
+                return -ENOMEM;
+        r = m->registry;
+        m->partitions = fraud_metrics_gauge(r, "fraud_kafka_partitions_assigned", "",
+                                            "Input partitions assigned to this instance.");
+        m->records = fraud_metrics_gauge(r, "labeler_records_open", "",
+                                         "Transactions within their horizon, and held inputs.");
+        m->watermark = fraud_metrics_gauge(r, "labeler_watermark_seconds", "",
+                                           "The event-time watermark, seconds since the epoch.");
+        m->batch_seconds = fraud_metrics_histogram(
+                r, "labeler_batch_duration_seconds", "",
+                "One step with input or due records, from the poll's return to its checkpoint.",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        m->checkpoint_seconds = fraud_metrics_histogram(
+                r, "labeler_checkpoint_duration_seconds", "",
+                "One checkpoint: delivery reports awaited, RocksDB write batch, offsets stored.",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        if (!m->partitions || !m->records || !m->watermark || !m->batch_seconds ||
+            !m->checkpoint_seconds)
+                return -ENOMEM;
+        return fraud_stage_store_gauges_init(&m->store, r);
 }
 
 static int labeler_open_kafka(struct labeler *l, char *err, size_t err_size) {
@@ -168,6 +290,7 @@ static int labeler_open_kafka(struct labeler *l, char *err, size_t err_size) {
                 .topics_count = 3,
                 .reset = FRAUD_KAFKA_RESET_ERROR,
                 .assign = labeler_assign,
+                .revoke = labeler_revoke,
                 .opaque = l,
         };
         int r;
@@ -230,7 +353,8 @@ int labeler_new(const struct fraud_settings *s, struct labeler **out, char *err,
         l->s = s;
         l->out_size = (size_t)s->kafka.message_bytes_max;
         l->out = malloc(l->out_size);
-        r = l->out ? labeler_join_config(s, &cfg, err, err_size) : -ENOMEM;
+        r = l->out && labeler_metrics_init(&l->m) == 0 ? labeler_join_config(s, &cfg, err, err_size)
+                                                       : -ENOMEM;
         if (r == -ENOMEM)
                 snprintf(err, err_size, "out of memory");
         if (r >= 0) /* first: no state directory is made for a daemon that cannot connect */
@@ -254,6 +378,7 @@ void labeler_free(struct labeler *l) {
         dbstore_free(l->db);
         fraud_store_batch_free(l->batch);
         fraud_store_close(l->store);
+        fraud_metrics_free(l->m.registry);
         free(l->out);
         free(l);
 }
@@ -261,6 +386,7 @@ void labeler_free(struct labeler *l) {
 /* ---- checkpoint ---- */
 
 static int labeler_checkpoint(struct labeler *l) {
+        int64_t start_ns = fraud_time_mono_ns();
         int n, r;
 
         r = fraud_stage_deliveries_wait(l->producer, l->consumer, FRAUD_LABELER_FLUSH_MS,
@@ -282,6 +408,8 @@ static int labeler_checkpoint(struct labeler *l) {
         dbstore_clear(l->db);
         l->k.checkpoints++;
         l->dirty = false;
+        fraud_histogram_observe(l->m.checkpoint_seconds,
+                                (double)(fraud_time_mono_ns() - start_ns) / 1e9);
         /* Kafka learns the offsets only once no due label waits: a group
          * offset at the end of every input then means that every label due
          * so far was delivered (fraudctl replay's day barrier relies on
@@ -347,6 +475,7 @@ static int labeler_advance(struct labeler *l) {
 int labeler_step(struct labeler *l, int timeout_ms) {
         const struct fraud_kafka_message *msgs;
         int n = fraud_kafka_consumer_poll_batch(l->consumer, &msgs, l->backlog ? 0 : timeout_ms);
+        int64_t start_ns = fraud_time_mono_ns();
         int taken, r;
 
         if (n == -ENOBUFS) /* every tracker slot awaits a delivery */
@@ -366,6 +495,9 @@ int labeler_step(struct labeler *l, int timeout_ms) {
         fraud_kafka_producer_poll(l->producer, 0);
         if (l->dirty && (r = labeler_checkpoint(l)) < 0)
                 return r;
+        if (n + taken > 0)
+                fraud_histogram_observe(l->m.batch_seconds,
+                                        (double)(fraud_time_mono_ns() - start_ns) / 1e9);
         return n + taken;
 }
 
@@ -435,4 +567,30 @@ uint64_t labeler_records(const struct labeler *l) {
 
 const char *labeler_error(const struct labeler *l) {
         return l->error;
+}
+
+const struct fraud_metrics *labeler_metrics(struct labeler *l) {
+        struct labeler_metrics *m = &l->m;
+        struct labeler_counters k;
+        int64_t w = join_watermark(l->join);
+
+        labeler_counters(l, &k);
+        for (size_t i = 0; i < LABELER_COUNTERS; i++)
+                *m->counters[i] =
+                        *(const uint64_t *)((const char *)&k + labeler_counter_rows[i].offset);
+        for (int i = 0; i < JOIN_REJECT_REASONS; i++)
+                *m->rejected[i] = k.join.rejected[i];
+        *m->partitions = l->assigned;
+        *m->records = (double)join_records(l->join);
+        if (w != INT64_MIN)
+                *m->watermark = (double)w / 1e6;
+        fraud_stage_store_gauges_update(&m->store, l->store);
+        return m->registry;
+}
+
+bool labeler_ready(const struct labeler *l, char *why, size_t why_size) {
+        if (l->assigned > 0)
+                return true;
+        snprintf(why, why_size, "waiting for a partition of %s", l->s->topics.features);
+        return false;
 }

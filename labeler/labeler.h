@@ -41,10 +41,12 @@
 #define FRAUD_LABELER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/settings.h"
+#include "lib/metrics.h"
 #include "labeler/join.h"
 
 struct labeler;
@@ -91,5 +93,15 @@ int64_t labeler_watermark(const struct labeler *l);
 /* Open records (transactions within their horizon, held inputs). */
 uint64_t labeler_records(const struct labeler *l);
 const char *labeler_error(const struct labeler *l);
+
+/* The stage's metrics, brought up to date (the counters above by kind,
+ * status and reason, open records, watermark, RocksDB's size, partitions
+ * assigned, step and checkpoint durations): for a /metrics render.
+ * Borrowed. */
+const struct fraud_metrics *labeler_metrics(struct labeler *l);
+
+/* Ready once an input partition is assigned, its offset read from RocksDB
+ * (open since labeler_new()); else false and why. */
+bool labeler_ready(const struct labeler *l, char *why, size_t why_size);
 
 #endif

@@ -243,7 +243,7 @@ static int config_string_check(const struct fraud_config_key *k, const char *s, 
                          choices);
                 return -EINVAL;
         }
-        return 0;
+        return k->check ? k->check(s, reason, size) : 0;
 }
 
 static int config_string_store(char **slot, const char *s) {

@@ -18,7 +18,8 @@
  *                       .flags = FRAUD_CONFIG_SECRET),
  *
  * A key belongs to the section row above it.  After the help text, a row may
- * add .env and .flags.
+ * add .env and .flags, and a string key .check (a function that checks the
+ * value's format, e.g. host:port; its reason is reported like any other).
  *
  * Values are applied in layers: defaults (fraud_config_init), then the file,
  * then the environment.  Reading is strict: unknown sections and keys,
@@ -80,6 +81,9 @@ struct fraud_config_key {
         const char *env;     /* environment variable that overrides the value */
         unsigned flags;      /* FRAUD_CONFIG_SECRET */
         const char *help;    /* one or more sentences; dump wraps them */
+        /* string: a further check of the value (its format); 0, or -EINVAL
+         * with the reason in reason.  NULL: none. */
+        int (*check)(const char *value, char *reason, size_t reason_size);
 };
 
 struct fraud_config_table {

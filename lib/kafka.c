@@ -1446,6 +1446,33 @@ int fraud_kafka_group_position(const struct fraud_kafka_options *opts, const cha
         return fraud_kafka_errno(code);
 }
 
+int fraud_kafka_consumer_lag(const struct fraud_kafka_consumer *c,
+                             void (*fn)(void *ctx, const char *topic, int32_t partition,
+                                        int64_t lag),
+                             void *ctx) {
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        rd_kafka_resp_err_t code;
+        int n = 0;
+
+        assert(c && fn);
+        code = rd_kafka_assignment(c->cl.rk, &parts);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+                return fraud_kafka_errno(code);
+        code = rd_kafka_position(c->cl.rk, parts);
+        for (; code == RD_KAFKA_RESP_ERR_NO_ERROR && n < parts->cnt; n++) {
+                const rd_kafka_topic_partition_t *tp = &parts->elems[n];
+                int64_t low = -1, high = -1, lag = -1;
+
+                if (rd_kafka_get_watermark_offsets(c->cl.rk, tp->topic, tp->partition, &low,
+                                                   &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    high >= 0 && tp->offset >= 0)
+                        lag = high > tp->offset ? high - tp->offset : 0;
+                fn(ctx, tp->topic, tp->partition, lag);
+        }
+        rd_kafka_topic_partition_list_destroy(parts);
+        return code == RD_KAFKA_RESP_ERR_NO_ERROR ? n : fraud_kafka_errno(code);
+}
+
 int fraud_kafka_consumer_close(struct fraud_kafka_consumer *c) {
         rd_kafka_resp_err_t code;
 

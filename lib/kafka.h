@@ -317,6 +317,18 @@ int fraud_kafka_consumer_end_offset(struct fraud_kafka_consumer *c, const char *
 int fraud_kafka_consumer_position(struct fraud_kafka_consumer *c, const char *topic,
                                   int32_t partition, int64_t *out);
 
+/* Calls fn for every partition assigned to c with its lag: the high
+ * watermark librdkafka last saw in a fetch response minus the consumer's
+ * position (the offset after the last message a poll returned); -1 while
+ * either is not known (no message returned yet from that partition).  No
+ * broker round trip: the watermark is librdkafka's cached one, updated by
+ * every fetch response.  topic is borrowed for the call.  Returns the
+ * number of partitions, or -errno. */
+int fraud_kafka_consumer_lag(const struct fraud_kafka_consumer *c,
+                             void (*fn)(void *ctx, const char *topic, int32_t partition,
+                                        int64_t lag),
+                             void *ctx);
+
 /* Commits, leaves the group (revoking through the hooks) and stops
  * fetching.  Idempotent.  0 or the first -errno met. */
 int fraud_kafka_consumer_close(struct fraud_kafka_consumer *c);

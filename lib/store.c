@@ -474,6 +474,25 @@ int fraud_store_checkpoint(struct fraud_store *s, const char *dir) {
         return 0;
 }
 
+/* RocksDB's integer properties, summed over the column families. */
+int fraud_store_size(struct fraud_store *s, struct fraud_store_size *out) {
+        static const char *const props[] = {"rocksdb.total-sst-files-size",
+                                            "rocksdb.estimate-live-data-size",
+                                            "rocksdb.cur-size-all-mem-tables"};
+        uint64_t sum[3] = {0, 0, 0};
+
+        for (int p = 0; p < 3; p++)
+                for (int cf = 0; cf < STORE_CF_COUNT; cf++) {
+                        uint64_t v = 0;
+                        if (rocksdb_property_int_cf(s->db, s->cf[cf], props[p], &v) != 0)
+                                return store_fail(s, EIO, "size: no property %s", props[p]);
+                        sum[p] += v;
+                }
+        *out = (struct fraud_store_size){
+                .sst_bytes = sum[0], .live_data_bytes = sum[1], .memtable_bytes = sum[2]};
+        return 0;
+}
+
 /* ---- write batches ---- */
 
 struct fraud_store_batch *fraud_store_batch_new(struct fraud_store *s) {

@@ -106,6 +106,19 @@ int fraud_store_meta_get(struct fraud_store *s, const char *key, void *buf, size
  * when dir is on the same file system.  The checkpoint opens as a store. */
 int fraud_store_checkpoint(struct fraud_store *s, const char *dir);
 
+/* How big the store is: RocksDB's figures, summed over the column
+ * families (state, offsets, meta).  Cheap (no I/O): read on every metrics
+ * scrape. */
+struct fraud_store_size {
+        uint64_t sst_bytes;       /* table files on disk (rocksdb.total-sst-files-size) */
+        uint64_t live_data_bytes; /* estimated live data (rocksdb.estimate-live-data-size) */
+        uint64_t memtable_bytes;  /* memtables (rocksdb.cur-size-all-mem-tables) */
+};
+
+/* 0, or -EIO when RocksDB does not know a property (text in
+ * fraud_store_error()). */
+int fraud_store_size(struct fraud_store *s, struct fraud_store_size *out);
+
 /* ---- write batches ----
  *
  * A batch collects puts, deletes and offsets and applies them all at once

@@ -8,7 +8,11 @@
  * counters and exit 0; SIGHUP reloads the rules file.  Exit status:
  * EX_CONFIG when the stage cannot start (settings, rules file, model
  * directory or Kafka: scorer.h); a delivery failure exits EX_TEMPFAIL so
- * that a restart resumes at the last stored offset.
+ * that a restart resumes at the last stored offset.  Operations
+ * (common/stage.h): /metrics (the scorer's registry after the daemon's
+ * own), /healthz and /readyz on scorer.http_listen, systemd's READY=1,
+ * WATCHDOG=1, STOPPING=1; ready once open() returned (scorer_new() loads
+ * the rules and the configured models before it returns).
  */
 #include <errno.h>
 #include <signal.h>
@@ -62,7 +66,12 @@ static int scorer_main_step(void *stage, int timeout_ms) {
 
 /* A failed step has logged why. */
 static int scorer_main_run(void *stage, const volatile sig_atomic_t *stop) {
-        const struct fraud_stage_loop loop = {.stage = stage, .step = scorer_main_step};
+        const struct fraud_stage_loop loop = {
+                .stage = stage,
+                .step = scorer_main_step,
+                .consumer = scorer_consumer(stage),
+                .partitions = "a partition of the features topic",
+        };
 
         return fraud_stage_loop(&loop, stop);
 }
@@ -95,11 +104,20 @@ static void scorer_main_free(void *stage) {
         scorer_free(stage);
 }
 
+static const struct fraud_metrics *scorer_main_metrics(void *stage) {
+        return scorer_metrics(stage);
+}
+
+static bool scorer_main_ready(const void *stage, char *why, size_t why_size) {
+        return scorer_ready(stage, why, why_size);
+}
+
 int main(int argc, char **argv) {
         static const struct fraud_stage stage = {
                 .info.name = "fraud-scorer",
                 .info.place = "Stage 3 of 5: consumes FeatureVector from tx.features and "
                               "ModelAnnouncement from models, produces Score to scores.",
+                .info.section = "scorer",
                 .prepare = scorer_main_prepare,
                 .open = scorer_main_open,
                 .announce = scorer_main_announce,
@@ -107,6 +125,8 @@ int main(int argc, char **argv) {
                 .close = scorer_main_close,
                 .free = scorer_main_free,
                 .fail_status = EX_TEMPFAIL,
+                .metrics = scorer_main_metrics,
+                .ready = scorer_main_ready,
         };
 
         return fraud_stage_main(&stage, argc, argv);

@@ -77,6 +77,7 @@ struct scorer {
         int64_t day_latest;   /* latest event-time day decided; INT64_MIN before the first */
         uint64_t vector_hash; /* of the last FeatureVector */
         bool reload;
+        int assigned; /* partitions of the features topic assigned */
         struct fraud_metrics *metrics;
         struct scorer_counters n;
 };
@@ -125,7 +126,18 @@ static int features_assign(void *opaque, const char *topic, int32_t partition, i
         if (r < 0 && r != -ENODATA)
                 return r;
         *offset = committed >= 0 ? committed : FRAUD_KAFKA_OFFSET_BEGINNING;
+        s->assigned++;
         return 0;
+}
+
+static void features_revoke(void *opaque, const char *topic, int32_t partition, int64_t offset) {
+        struct scorer *s = opaque;
+
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        if (s->assigned > 0)
+                s->assigned--;
 }
 
 static int models_assign(void *opaque, const char *topic, int32_t partition, int64_t *offset) {
@@ -144,6 +156,7 @@ static int kafka_open(struct scorer *s, char *err, size_t err_size) {
         struct fraud_kafka_consumer_spec spec = {.topics = features_topics,
                                                  .topics_count = 1,
                                                  .assign = features_assign,
+                                                 .revoke = features_revoke,
                                                  .opaque = s};
         int r;
 
@@ -701,6 +714,23 @@ void scorer_stats(const struct scorer *s, struct scorer_stats *out) {
                 *s->n.schema_mismatch, *s->n.rules_reloaded, *s->n.rules_failed,
                 *s->n.models_loaded,   *s->n.models_refused,
         };
+}
+
+bool scorer_ready(const struct scorer *s, char *why, size_t why_size) {
+        if (!rulebook_rules(s->rules) && !s->model[ROLE_CHAMPION]) {
+                snprintf(why, why_size, "no rules and no model loaded");
+                return false;
+        }
+        if (s->assigned == 0) {
+                snprintf(why, why_size, "waiting for a partition of %s",
+                         s->settings->topics.features);
+                return false;
+        }
+        return true;
+}
+
+const struct fraud_kafka_consumer *scorer_consumer(const struct scorer *s) {
+        return s->features;
 }
 
 struct fraud_metrics *scorer_metrics(struct scorer *s) {

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "common/settings.h"
+#include "lib/kafka.h"
 #include "lib/metrics.h"
 
 struct scorer;
@@ -70,6 +71,14 @@ void scorer_reload_request(struct scorer *s);
 int scorer_drain(struct scorer *s, int timeout_ms);
 
 void scorer_stats(const struct scorer *s, struct scorer_stats *out);
+/* Ready (/readyz, READY=1) once rules or a champion model are loaded and a
+ * partition of the features topic is assigned; else false and why. */
+bool scorer_ready(const struct scorer *s, char *why, size_t why_size);
+
+/* The consumer of the features topic, for the run loop's offset-reset
+ * watch and Kafka metrics.  Borrowed. */
+const struct fraud_kafka_consumer *scorer_consumer(const struct scorer *s);
+
 /* The metrics registry (Prometheus text through lib/metrics.h).  Borrowed. */
 struct fraud_metrics *scorer_metrics(struct scorer *s);
 

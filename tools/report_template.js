@@ -547,7 +547,8 @@
     var evaluated = num(t, 'evaluated'), scored = num(t, 'scored');
     if (scored === null) scored = num(t, 'transactions');
     if (evaluated === null || scored === null) return;
-    var mat = num(s, 'label_maturity_days');
+    var mat = num(s, 'eval_maturity_days');
+    if (mat === null) mat = num(s, 'label_maturity_days');
     block(root, '<p class="note">Metrics on a day are computed only on labels mature by the end of the run: ' +
                 esc(fmtInt(evaluated)) + ' of ' + esc(fmtInt(scored)) + ' transactions (' +
                 esc(fmtPct(scored > 0 ? evaluated / scored : null)) + ')' +
@@ -589,7 +590,8 @@
           return o.cost_fn_is_amount === true ? 'its amount <span class="muted">(else ' + asEur(v) + ')</span>' : asEur(v); }],
         ['cost_fn_is_amount', 'Missed fraud costs its amount', function (v, o) {
           return 'cost_false_negative' in o ? null : v ? 'yes' : 'no'; }],
-        ['retrain', 'Retraining', asText], ['warmup_days', 'Warm-up before first model', asDays]])) +
+        ['retrain', 'Retraining', asText], ['warmup_days', 'Warm-up before first model', asDays],
+        ['eval_maturity_days', 'Evaluated: payments older than', asDays]])) +
       kvTable('Transactions', knownRows(pickKeys(t, ['transactions', 'rejected', 'duplicates', 'scored', 'chargebacks',
           'evaluated', 'not_evaluated_immature', 'frauds_evaluated']), [['transactions', 'Read', asInt],
         ['rejected', 'Rejected (invalid)', asInt], ['duplicates', 'Duplicates', asInt], ['scored', 'Scored', asInt],
@@ -597,7 +599,7 @@
         ['not_evaluated_immature', 'Not evaluated (too recent)', asInt], ['frauds_evaluated', 'Frauds among evaluated', asInt]])) +
       kvTable('Speed and retraining', knownRows(omitKeys(t, ['transactions', 'rejected', 'duplicates', 'scored', 'chargebacks',
           'evaluated', 'not_evaluated_immature', 'frauds_evaluated']), [['elapsed_sec', 'Elapsed', function (v) { return esc(fmtSeconds(v)); }],
-        ['tx_per_sec', 'Transactions per second', asInt], ['train_sec', 'Training time', function (v) { return esc(fmtSeconds(v)); }],
+        ['tx_per_sec', 'Transactions per second', asInt], ['tx_per_sec_without_training', 'Per second, training excluded', asInt], ['labels', 'Labels emitted', asInt], ['train_sec', 'Training time', function (v) { return esc(fmtSeconds(v)); }],
         ['rounds', 'Training rounds', asInt], ['promoted', 'Models promoted', asInt],
         ['rejected_models', 'Models rejected by the gate', asInt], ['skipped_days', 'Days without training', asInt]]));
     if (!html) return;

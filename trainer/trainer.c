@@ -53,6 +53,7 @@ struct trainer {
         size_t out_size;
         struct fraud_kafka_offset ready[FRAUD_KAFKA_PARTITIONS_MAX];
         uint64_t failed_seen;
+        int assigned; /* labels partitions assigned, their offsets read from the store */
         struct trainer_counters k;
         char error[FRAUD_TRAINER_ERR_MAX];
 };
@@ -114,9 +115,21 @@ static int trainer_assign(void *opaque, const char *topic, int32_t partition, in
 
         if (r == -ENOENT) {
                 *offset = FRAUD_KAFKA_OFFSET_BEGINNING; /* first start: every label */
-                return 0;
+                r = 0;
         }
+        if (r == 0)
+                t->assigned++;
         return r;
+}
+
+static void trainer_revoke(void *opaque, const char *topic, int32_t partition, int64_t offset) {
+        struct trainer *t = opaque;
+
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        if (t->assigned > 0)
+                t->assigned--;
 }
 
 static int trainer_open_kafka(struct trainer *t, char *err, size_t err_size) {
@@ -126,6 +139,7 @@ static int trainer_open_kafka(struct trainer *t, char *err, size_t err_size) {
                                                  .topics_count = 1,
                                                  .reset = FRAUD_KAFKA_RESET_ERROR,
                                                  .assign = trainer_assign,
+                                                 .revoke = trainer_revoke,
                                                  .opaque = t};
         long long interval = s->trainer.round_max_sec * 1000 + s->kafka.session_timeout_ms;
         int r;
@@ -498,6 +512,13 @@ int trainer_close(struct trainer *t) {
 
 void trainer_counters(const struct trainer *t, struct trainer_counters *out) {
         *out = t->k;
+}
+
+bool trainer_ready(const struct trainer *t, char *why, size_t why_size) {
+        if (t->assigned > 0)
+                return true;
+        snprintf(why, why_size, "waiting for a partition of %s", t->s->topics.labels);
+        return false;
 }
 
 const char *trainer_error(const struct trainer *t) {

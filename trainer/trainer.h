@@ -51,6 +51,7 @@
 #define FRAUD_TRAINER_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,11 @@ void trainer_free(struct trainer *t);
 
 void trainer_counters(const struct trainer *t, struct trainer_counters *out);
 const char *trainer_error(const struct trainer *t);
+
+/* Ready (/readyz, READY=1) once a labels partition is assigned, its offset
+ * read from the label store (open since trainer_new()); else false and
+ * why. */
+bool trainer_ready(const struct trainer *t, char *why, size_t why_size);
 
 /* Lowers the calling thread's scheduling priority to nice (Linux applies
  * nice per thread; threads created afterwards -- librdkafka's, XGBoost's

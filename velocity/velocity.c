@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "common/stage.h"
 #include "lib/kafka.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/store.h"
 #include "lib/time.h"
 #include "proto/dead_letter.pb-c.h"
@@ -26,6 +28,44 @@
 
 #define VELOCITY_STORE_FORMAT "velocity-window-1"
 #define VELOCITY_LOG_EVERY_US (10 * FRAUD_USEC_PER_SEC)
+
+/* The counters of struct velocity_counters as Prometheus counters. */
+static const struct {
+        const char *name, *labels, *help;
+        size_t offset;
+} velocity_counter_rows[] = {
+        {"velocity_vectors_total", "", "FeatureVectors produced to the features topic.",
+         offsetof(struct velocity_counters, transactions)},
+        {"velocity_duplicates_total", "", "Transactions already in their card's window.",
+         offsetof(struct velocity_counters, duplicates)},
+        {"velocity_chargebacks_total", "{result=\"recorded\"}",
+         "Chargebacks consumed, by what became of them.",
+         offsetof(struct velocity_counters, chargebacks)},
+        {"velocity_chargebacks_total", "{result=\"repeated\"}", "",
+         offsetof(struct velocity_counters, chargebacks_repeated)},
+        {"velocity_chargebacks_total", "{result=\"ignored\"}", "",
+         offsetof(struct velocity_counters, chargebacks_ignored)},
+        {"velocity_chargebacks_total", "{result=\"unmatched\"}", "",
+         offsetof(struct velocity_counters, chargebacks_unmatched)},
+        {"velocity_rejected_total", "", "Inputs sent to the dlq, all reasons.",
+         offsetof(struct velocity_counters, rejected)},
+        {"velocity_currency_unknown_total", "", "Amounts whose currency could not be converted.",
+         offsetof(struct velocity_counters, currency_unknown)},
+        {"velocity_history_truncated_total", "",
+         "Events dropped from a window for velocity.history_events_max.",
+         offsetof(struct velocity_counters, history_truncated)},
+        {"velocity_checkpoints_total", "", "RocksDB commits of windows and offsets.",
+         offsetof(struct velocity_counters, checkpoints)},
+};
+#define VELOCITY_COUNTERS (sizeof(velocity_counter_rows) / sizeof(velocity_counter_rows[0]))
+
+struct velocity_metrics {
+        struct fraud_metrics *registry;
+        uint64_t *counters[VELOCITY_COUNTERS];
+        double *partitions, *entities, *events;
+        struct fraud_histogram *batch_seconds, *checkpoint_seconds;
+        struct fraud_stage_store_gauges store;
+};
 
 struct velocity {
         const struct fraud_settings *s; /* borrowed */
@@ -44,7 +84,9 @@ struct velocity {
         uint64_t failed_seen;     /* delivery failures already known */
         int64_t since_checkpoint; /* input records processed since the last one */
         int64_t checkpoint_ns;    /* monotonic time of the last one */
+        int assigned;             /* input partitions assigned, offsets read from RocksDB */
         struct velocity_counters k;
+        struct velocity_metrics m;
         char error[FRAUD_KAFKA_ERRSTR_MAX];
 };
 
@@ -68,9 +110,54 @@ static int velocity_assign(void *opaque, const char *topic, int32_t partition, i
 
         if (r == -ENOENT) {
                 *offset = FRAUD_KAFKA_OFFSET_BEGINNING; /* first start: all of it */
-                return 0;
+                r = 0;
         }
+        if (r == 0)
+                v->assigned++;
         return r;
+}
+
+/* Only counted: the checkpoint writes the offsets of what was processed. */
+static void velocity_revoke(void *opaque, const char *topic, int32_t partition, int64_t offset) {
+        struct velocity *v = opaque;
+
+        (void)topic;
+        (void)partition;
+        (void)offset;
+        if (v->assigned > 0)
+                v->assigned--;
+}
+
+static int velocity_metrics_init(struct velocity_metrics *m) {
+        struct fraud_metrics *r;
+
+        if (fraud_metrics_new(&m->registry) < 0)
+                return -ENOMEM;
+        r = m->registry;
+        for (size_t i = 0; i < VELOCITY_COUNTERS; i++)
+                if (!(m->counters[i] = fraud_metrics_counter(r, velocity_counter_rows[i].name,
+                                                             velocity_counter_rows[i].labels,
+                                                             velocity_counter_rows[i].help)))
+                        return -ENOMEM;
+        m->partitions = fraud_metrics_gauge(r, "fraud_kafka_partitions_assigned", "",
+                                            "Input partitions assigned to this instance.");
+        m->entities = fraud_metrics_gauge(r, "velocity_entities_cached", "",
+                                          "Entity windows held in memory.");
+        m->events = fraud_metrics_gauge(r, "velocity_events_cached", "",
+                                        "Events held in memory, all windows.");
+        m->batch_seconds = fraud_metrics_histogram(
+                r, "velocity_batch_duration_seconds", "",
+                "One consumed batch, from the poll's return to its last output queued (a "
+                "checkpoint included when one was due).",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        m->checkpoint_seconds = fraud_metrics_histogram(
+                r, "velocity_checkpoint_duration_seconds", "",
+                "One checkpoint: delivery reports awaited, RocksDB write batch, offsets stored.",
+                fraud_metrics_latency_buckets, fraud_metrics_latency_buckets_count);
+        if (!m->partitions || !m->entities || !m->events || !m->batch_seconds ||
+            !m->checkpoint_seconds)
+                return -ENOMEM;
+        return fraud_stage_store_gauges_init(&m->store, r);
 }
 
 static int velocity_config(struct velocity *v, char *err, size_t err_size) {
@@ -140,6 +227,7 @@ static int velocity_open_kafka(struct velocity *v, char *err, size_t err_size) {
                 .topics_count = 2,
                 .reset = FRAUD_KAFKA_RESET_ERROR,
                 .assign = velocity_assign,
+                .revoke = velocity_revoke,
                 .opaque = v,
         };
         int r;
@@ -169,6 +257,8 @@ int velocity_new(const struct fraud_settings *s, struct velocity **out, char *er
         }
         v->s = s;
         r = velocity_config(v, err, err_size);
+        if (r >= 0 && (r = velocity_metrics_init(&v->m)) < 0)
+                snprintf(err, err_size, "out of memory");
         if (r >= 0) /* first: no state directory is made for a daemon that cannot connect */
                 r = velocity_open_kafka(v, err, err_size);
         if (r >= 0) /* before the first poll, whose assignment reads the offsets */
@@ -190,6 +280,7 @@ void velocity_free(struct velocity *v) {
         fraud_store_batch_free(v->batch);
         fraud_store_close(v->store);
         window_scratch_release(&v->scratch);
+        fraud_metrics_free(v->m.registry);
         free(v->out);
         free(v);
 }
@@ -214,6 +305,19 @@ static int velocity_send(struct velocity *v, const char *topic, const char *key,
         return 0;
 }
 
+/* velocity_rejected_reason_total{reason=code}, registered at its first
+ * use (the codes are a fixed set in features.c and here). */
+static void velocity_reject_count(struct velocity *v, const char *code) {
+        char labels[FRAUD_METRICS_LABELS_MAX];
+        uint64_t *c;
+
+        snprintf(labels, sizeof(labels), "{reason=\"%s\"}", code);
+        c = fraud_metrics_counter(v->m.registry, "velocity_rejected_reason_total", labels,
+                                  "Inputs sent to the dlq, by reason.");
+        if (c)
+                (*c)++;
+}
+
 /* Sends m to dlq with its reason.  The original key stays the key. */
 static int velocity_reject(struct velocity *v, const struct fraud_kafka_message *m,
                            const char *tx_id, const char *code, const char *reason) {
@@ -228,6 +332,7 @@ static int velocity_reject(struct velocity *v, const struct fraud_kafka_message 
         if (m->key && m->key_size < sizeof(key))
                 memcpy(key, m->key, m->key_size);
         v->k.rejected++;
+        velocity_reject_count(v, code);
         fraud_log_warning("rejected %s[%d]@%lld: %s: %s", m->topic, (int)m->partition,
                           (long long)m->offset, code, reason);
         return velocity_send(v, v->s->topics.dlq, key[0] ? key : NULL, m, size);
@@ -347,6 +452,7 @@ static int velocity_message(struct velocity *v, const struct fraud_kafka_message
 /* ---- checkpoint ---- */
 
 static int velocity_checkpoint(struct velocity *v) {
+        int64_t start_ns = fraud_time_mono_ns();
         int n, r;
 
         r = fraud_stage_deliveries_wait(v->producer, v->consumer, FRAUD_VELOCITY_FLUSH_MS,
@@ -369,6 +475,8 @@ static int velocity_checkpoint(struct velocity *v) {
         v->k.checkpoints++;
         v->since_checkpoint = 0;
         v->checkpoint_ns = fraud_time_mono_ns();
+        fraud_histogram_observe(v->m.checkpoint_seconds,
+                                (double)(v->checkpoint_ns - start_ns) / 1e9);
         r = fraud_kafka_consumer_offsets_store(v->consumer);
         return r < 0 ? velocity_fail(v, r, "offsets store: %s",
                                      fraud_kafka_consumer_error(v->consumer))
@@ -399,6 +507,7 @@ static bool velocity_checkpoint_due(const struct velocity *v) {
 int velocity_step(struct velocity *v, int timeout_ms) {
         const struct fraud_kafka_message *msgs;
         int n = fraud_kafka_consumer_poll_batch(v->consumer, &msgs, timeout_ms);
+        int64_t start_ns = fraud_time_mono_ns();
         int r;
 
         if (n == -ENOBUFS) /* every tracker slot awaits a delivery */
@@ -417,6 +526,9 @@ int velocity_step(struct velocity *v, int timeout_ms) {
         if (velocity_checkpoint_due(v) &&
             (r = velocity_checkpoint(v)) < 0)
                 return r;
+        if (n > 0)
+                fraud_histogram_observe(v->m.batch_seconds,
+                                        (double)(fraud_time_mono_ns() - start_ns) / 1e9);
         return n;
 }
 
@@ -475,4 +587,26 @@ const char *velocity_error(const struct velocity *v) {
 
 uint64_t velocity_schema_hash(const struct velocity *v) {
         return v->cfg.fs.hash;
+}
+
+const struct fraud_metrics *velocity_metrics(struct velocity *v) {
+        struct velocity_metrics *m = &v->m;
+        struct entities_stats st;
+
+        for (size_t i = 0; i < VELOCITY_COUNTERS; i++)
+                *m->counters[i] =
+                        *(const uint64_t *)((const char *)&v->k + velocity_counter_rows[i].offset);
+        entities_stats(v->entities, &st);
+        *m->partitions = v->assigned;
+        *m->entities = (double)st.cached;
+        *m->events = (double)st.events;
+        fraud_stage_store_gauges_update(&m->store, v->store);
+        return m->registry;
+}
+
+bool velocity_ready(const struct velocity *v, char *why, size_t why_size) {
+        if (v->assigned > 0)
+                return true;
+        snprintf(why, why_size, "waiting for a partition of %s", v->s->topics.normalized);
+        return false;
 }

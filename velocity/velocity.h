@@ -37,10 +37,12 @@
 #define FRAUD_VELOCITY_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/settings.h"
+#include "lib/metrics.h"
 
 struct velocity;
 
@@ -82,5 +84,14 @@ void velocity_counters(const struct velocity *v, struct velocity_counters *out);
 const char *velocity_error(const struct velocity *v);
 /* The feature schema hash this instance emits. */
 uint64_t velocity_schema_hash(const struct velocity *v);
+
+/* The stage's metrics, brought up to date (the counters above, cache and
+ * RocksDB sizes, partitions assigned, batch and checkpoint durations):
+ * for a /metrics render.  Borrowed. */
+const struct fraud_metrics *velocity_metrics(struct velocity *v);
+
+/* Ready once an input partition is assigned, its offset read from RocksDB
+ * (open since velocity_new()); else false and why. */
+bool velocity_ready(const struct velocity *v, char *why, size_t why_size);
 
 #endif

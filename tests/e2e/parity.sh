@@ -19,9 +19,20 @@ build=${FRAUD_BUILD_ROOT:?}
 src=${FRAUD_SOURCE_ROOT:?}
 dir=$(mktemp -d /tmp/fraud-parity-XXXXXX)
 pids=""
+broker=""
 
+# The daemons first (they leave their groups through the broker), the
+# broker last; a daemon still there after 30 s is killed.
 cleanup() {
         for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+        for i in $(seq 300); do
+                alive=""
+                for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
+                [ -z "$alive" ] && break
+                sleep 0.1
+        done
+        for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+        [ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null || true
         wait 2>/dev/null || true
         if [ "${KEEP:-0}" = 1 ]; then echo "kept $dir"; else rm -rf "$dir"; fi
 }
@@ -37,15 +48,20 @@ broker:
   bootstrap_file: "$dir/bootstrap"
 ingest:
   state_dir: "$dir/ingest"
+  http_listen: "127.0.0.1:0"
 velocity:
   state_dir: "$dir/velocity"
+  http_listen: "127.0.0.1:0"
 scorer:
   rules_file: "$src/deploy/config/rules.yaml"
+  http_listen: "127.0.0.1:0"
 labeler:
   state_dir: "$dir/labeler"
+  http_listen: "127.0.0.1:0"
 trainer:
   state_dir: "$dir/trainer"
   registry_dir: "$dir/registry"
+  http_listen: "127.0.0.1:0"
   warmup_days: 10
   holdout_days: 3
   gate_min_train_frauds: 5
@@ -66,7 +82,8 @@ start() { # name, program
         "$build/$2" --config "$dir/fraud.yaml" >"$dir/$1.log" 2>&1 &
         pids="$! $pids"
 }
-start broker tools/fraud-broker
+"$build/tools/fraud-broker" --config "$dir/fraud.yaml" >"$dir/broker.log" 2>&1 &
+broker=$!
 for i in $(seq 100); do [ -s "$dir/bootstrap" ] && break; sleep 0.1; done
 start ingest ingest/fraud-ingest
 start velocity velocity/fraud-velocity

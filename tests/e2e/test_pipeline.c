@@ -261,8 +261,9 @@ static void e2e_config(char *path, size_t size, const char *dir) {
         ck_assert_ptr_nonnull(f);
         fprintf(f,
                 "kafka:\n  session_timeout_ms: 6000\n"
-                "ingest:\n  state_dir: \"%s/ingest\"\n"
-                "velocity:\n  state_dir: \"%s/velocity\"\n",
+                "ingest:\n  state_dir: \"%s/ingest\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "velocity:\n  state_dir: \"%s/velocity\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "scorer:\n  http_listen: \"127.0.0.1:0\"\n",
                 dir, dir);
         ck_assert_int_eq(fclose(f), 0);
 }
@@ -385,8 +386,9 @@ START_TEST(test_pipeline_five_processes_reconcile_a_generated_stream_with_faults
                 "kafka:\n  session_timeout_ms: 6000\n"
                 "topics:\n  partitions: 2\n"
                 "broker:\n  bootstrap_file: \"%s\"\n"
-                "ingest:\n  state_dir: \"%s/ingest\"\n"
-                "velocity:\n  state_dir: \"%s/velocity\"\n",
+                "ingest:\n  state_dir: \"%s/ingest\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "velocity:\n  state_dir: \"%s/velocity\"\n  http_listen: \"127.0.0.1:0\"\n"
+                "scorer:\n  http_listen: \"127.0.0.1:0\"\n",
                 boot, dir, dir);
         ck_assert_int_eq(fclose(f), 0);
         unsetenv("FRAUD_KAFKA_BOOTSTRAP");

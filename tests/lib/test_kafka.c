@@ -119,6 +119,67 @@ static void serve(struct fraud_kafka_producer *p, int ms) {
                 fraud_kafka_producer_poll(p, 20);
 }
 
+struct lag_seen {
+        int calls;
+        int64_t lag;
+};
+
+static void lag_record(void *ctx, const char *topic, int32_t partition, int64_t lag) {
+        struct lag_seen *s = ctx;
+
+        ck_assert_str_eq(topic, "lagging");
+        ck_assert_int_eq(partition, 0);
+        s->calls++;
+        s->lag = lag;
+}
+
+/* The lag is what the consumer has not taken yet: the end of the
+ * partition minus its position, from librdkafka's cached watermark. */
+START_TEST(test_kafka_consumer_lag_is_end_minus_position) {
+        static const char *const topics[] = {"lagging"};
+        const struct fraud_kafka_consumer_spec spec = {
+                .topics = topics, .topics_count = 1, .assign = assign_beginning};
+        struct fraud_mock *m = mock_with_topics(1, topics, 1, 1);
+        struct fraud_kafka_options o;
+        struct fraud_kafka_consumer *c = NULL;
+        const struct fraud_kafka_message *msgs;
+        struct lag_seen seen = {0, -2};
+        int64_t deadline = now_ms() + WAIT_MS;
+        char err[256] = "";
+        int got = 0, n;
+
+        produce_values(m, "lagging", 10);
+        options_for(&o, m, "lag-group");
+        o.consume_batch_max = 4;
+        ck_assert_int_eq(fraud_kafka_options_property_add(&o, "session.timeout.ms", "6000"), 0);
+        ck_assert_msg(fraud_kafka_consumer_new(&o, &spec, &c, err, sizeof err) == 0, "%s", err);
+        while (got == 0 && now_ms() < deadline) {
+                n = fraud_kafka_consumer_poll_batch(c, &msgs, 100);
+                ck_assert_int_ge(n, 0);
+                for (int i = 0; i < n; i++)
+                        fraud_kafka_input_done(msgs[i].input);
+                got += n;
+        }
+        ck_assert_int_gt(got, 0);
+        ck_assert_int_le(got, 4);
+        ck_assert_int_eq(fraud_kafka_consumer_lag(c, lag_record, &seen), 1);
+        ck_assert_int_eq(seen.calls, 1);
+        ck_assert_int_eq(seen.lag, 10 - got);
+        while (got < 10 && now_ms() < deadline) {
+                n = fraud_kafka_consumer_poll_batch(c, &msgs, 100);
+                ck_assert_int_ge(n, 0);
+                for (int i = 0; i < n; i++)
+                        fraud_kafka_input_done(msgs[i].input);
+                got += n;
+        }
+        ck_assert_int_eq(got, 10);
+        ck_assert_int_eq(fraud_kafka_consumer_lag(c, lag_record, &seen), 1);
+        ck_assert_int_eq(seen.lag, 0);
+        fraud_kafka_consumer_free(c);
+        fraud_mock_free(m);
+}
+END_TEST
+
 /* ---- Kafka round trip, offset reset ---- */
 
 START_TEST(test_kafka_round_trip_delivers_every_message_in_order) {
@@ -633,6 +694,7 @@ static Suite *kafka_suite(void) {
 
         tcase_set_timeout(mock, 60);
         tcase_add_test(mock, test_kafka_round_trip_delivers_every_message_in_order);
+        tcase_add_test(mock, test_kafka_consumer_lag_is_end_minus_position);
         tcase_add_test(mock,
                        test_kafka_internal_topic_without_committed_offset_counts_offset_reset);
         tcase_add_test(mock, test_kafka_input_offset_is_stored_only_after_its_output_is_delivered);

@@ -533,6 +533,37 @@ START_TEST(test_store_meta_value_survives_reopen) {
 }
 END_TEST
 
+/* Memtables first, table files after a flush: the figures follow. */
+START_TEST(test_store_size_counts_memtables_then_table_files) {
+        char path[PATH_MAX], key[16], value[256];
+        struct fraud_store_size before, mem, disk;
+        struct fraud_store *s;
+        struct fraud_store_batch *b;
+
+        path_in_root(path, sizeof path, "size");
+        s = store_open_ok(path, false);
+        ck_assert_int_eq(fraud_store_size(s, &before), 0);
+        ck_assert_uint_eq(before.sst_bytes, 0);
+        b = fraud_store_batch_new(s);
+        ck_assert_ptr_nonnull(b);
+        memset(value, 'v', sizeof value);
+        for (int i = 0; i < 1000; i++) {
+                snprintf(key, sizeof key, "k%06d", i);
+                ck_assert_int_eq(fraud_store_batch_put(b, key, strlen(key), value, sizeof value), 0);
+        }
+        ck_assert_int_eq(fraud_store_batch_commit(b), 0);
+        ck_assert_int_eq(fraud_store_size(s, &mem), 0);
+        ck_assert_uint_gt(mem.memtable_bytes, before.memtable_bytes + 1000 * sizeof value / 2);
+        ck_assert_uint_eq(mem.sst_bytes, 0);
+        ck_assert_int_eq(fraud_store_flush(s), 0);
+        ck_assert_int_eq(fraud_store_size(s, &disk), 0);
+        ck_assert_uint_gt(disk.sst_bytes, 0);
+        ck_assert_uint_gt(disk.live_data_bytes, 0);
+        fraud_store_batch_free(b);
+        fraud_store_close(s);
+}
+END_TEST
+
 START_TEST(test_store_checkpoint_opens_as_store_with_same_contents) {
         char path[PATH_MAX], ckpt[PATH_MAX], buf[8];
         struct fraud_store *s;
@@ -632,6 +663,7 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_store_batch_over_byte_limit_is_e2big);
         tcase_add_test(tc, test_store_offsets_foreach_visits_every_offset_by_topic_then_partition);
         tcase_add_test(tc, test_store_meta_value_survives_reopen);
+        tcase_add_test(tc, test_store_size_counts_memtables_then_table_files);
         tcase_add_test(tc, test_store_checkpoint_opens_as_store_with_same_contents);
         tcase_add_test(tc, test_store_open_on_unwritable_path_fails_with_errno_and_text);
         tcase_add_test(tc, test_store_second_open_of_same_path_is_ebusy);

@@ -580,6 +580,7 @@ static pid_t stage_start(struct stage_env *env) {
         fprintf(f,
                 "kafka:\n  bootstrap_servers: \"%s\"\n  session_timeout_ms: %lld\n"
                 "velocity:\n  state_dir: \"%s\"\n  history_events_max: %lld\n"
+                "  http_listen: \"127.0.0.1:0\"\n"
                 "  cache_entities_max: %lld\n  sync_commit: %s\n",
                 env->settings.kafka.bootstrap_servers,
                 (long long)env->settings.kafka.session_timeout_ms, env->dir,
