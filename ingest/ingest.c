@@ -530,6 +530,7 @@ static int ingest_open(struct ingest *g, const struct ingest_config *cfg, char *
                 .topics_count = 1,
                 .reset = FRAUD_KAFKA_RESET_EARLIEST,
                 .assign = ingest_assign,
+                .commit_assigned = true,
                 .revoke = ingest_revoke,
                 .opaque = g,
         };

@@ -290,6 +290,7 @@ static int labeler_open_kafka(struct labeler *l, char *err, size_t err_size) {
                 .topics_count = 3,
                 .reset = FRAUD_KAFKA_RESET_ERROR,
                 .assign = labeler_assign,
+                .commit_assigned = true,
                 .revoke = labeler_revoke,
                 .opaque = l,
         };

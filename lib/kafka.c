@@ -915,6 +915,7 @@ struct fraud_kafka_consumer {
         void *opaque;
         int failed; /* -errno of the failed state, 0 if none */
         bool closed;
+        bool commit_assigned; /* spec->commit_assigned */
         size_t batch_max;
         size_t batch_count;
         rd_kafka_message_t **raw;         /* batch_max; owned */
@@ -933,6 +934,34 @@ static bool consumer_cooperative(struct fraud_kafka_consumer *c) {
         const char *protocol = rd_kafka_rebalance_protocol(c->cl.rk);
 
         return protocol && strcmp(protocol, "COOPERATIVE") == 0;
+}
+
+/* Commits the positions the assignment hook chose (a stateful stage's
+ * offsets from its store): the group's committed offsets then say where
+ * the stage stands at once, not where it stood before a crash, even when
+ * no new input arrives (consumer lag, the replay's day barrier).  A failed
+ * commit is counted and logged; the next commit of stored offsets repairs
+ * it. */
+static void consumer_assigned_commit(struct fraud_kafka_consumer *c,
+                                     const rd_kafka_topic_partition_list_t *parts) {
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(parts->cnt);
+        rd_kafka_resp_err_t code = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+        if (!list)
+                return;
+        for (int i = 0; c->commit_assigned && i < parts->cnt; i++)
+                if (parts->elems[i].offset >= 0)
+                        rd_kafka_topic_partition_list_add(list, parts->elems[i].topic,
+                                                          parts->elems[i].partition)
+                                ->offset = parts->elems[i].offset;
+        if (list->cnt > 0)
+                code = rd_kafka_commit(c->cl.rk, list, 1);
+        rd_kafka_topic_partition_list_destroy(list);
+        if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                c->cl.counters.errors++;
+                client_error(&c->cl, fraud_kafka_errno(code), "commit of the assigned offsets: %s",
+                             rd_kafka_err2str(code));
+        }
 }
 
 static void consumer_assign(struct fraud_kafka_consumer *c,
@@ -969,7 +998,9 @@ static void consumer_assign(struct fraud_kafka_consumer *c,
                 c->cl.counters.errors++;
                 client_error(&c->cl, fraud_kafka_errno(code), "assign: %s", rd_kafka_err2str(code));
                 consumer_fail(c, fraud_kafka_errno(code));
+                return;
         }
+        consumer_assigned_commit(c, parts);
 }
 
 static void consumer_revoke(struct fraud_kafka_consumer *c,
@@ -1088,6 +1119,7 @@ static struct fraud_kafka_consumer *consumer_alloc(const struct fraud_kafka_opti
         c->producer = spec->producer;
         c->tracker->producer = spec->producer;
         c->assign = spec->assign;
+        c->commit_assigned = spec->commit_assigned;
         c->revoke = spec->revoke;
         c->opaque = spec->opaque;
         return c;

@@ -261,6 +261,13 @@ struct fraud_kafka_consumer_spec {
          * offset is its ready offset, or -1 if nothing was ever complete. */
         void (*revoke)(void *opaque, const char *topic, int32_t partition, int64_t offset);
         void *opaque;
+        /* Commit the absolute offsets assign chose as soon as they are
+         * assigned: for a stage whose store holds the offsets of a state
+         * that is complete (its outputs delivered), so that the group says
+         * where it stands after a restart even before new input comes.
+         * Not for a stage with work left to do past its stored offsets
+         * (the trainer: a due day is trained after the restart). */
+        bool commit_assigned;
 };
 
 /* Creates a consumer and subscribes it.  On success *out owns it (release

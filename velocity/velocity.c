@@ -227,6 +227,7 @@ static int velocity_open_kafka(struct velocity *v, char *err, size_t err_size) {
                 .topics_count = 2,
                 .reset = FRAUD_KAFKA_RESET_ERROR,
                 .assign = velocity_assign,
+                .commit_assigned = true,
                 .revoke = velocity_revoke,
                 .opaque = v,
         };

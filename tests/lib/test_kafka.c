@@ -417,6 +417,7 @@ START_TEST(test_kafka_restart_resumes_from_offset_supplied_by_assign_hook) {
                 .topics_count = 1,
                 .reset = FRAUD_KAFKA_RESET_ERROR,
                 .assign = assign_from_log,
+                .commit_assigned = true,
                 .revoke = revoke_to_log,
                 .opaque = &first,
         };
@@ -442,9 +443,11 @@ START_TEST(test_kafka_restart_resumes_from_offset_supplied_by_assign_hook) {
         ck_assert_int_eq(offsets[0], 7);
         ck_assert_int_eq(offsets[1], 8);
         ck_assert_int_eq(offsets[2], 9);
+        /* The group's offset follows where the stage resumed, before any
+         * new input is stored (lag and a replay's barrier read it). */
         ck_assert_int_eq(fraud_kafka_consumer_committed(c, "tx.normalized", 0, &committed, WAIT_MS),
                          0);
-        ck_assert_int_eq(committed, 3);
+        ck_assert_int_eq(committed, 7);
         fraud_kafka_consumer_free(c);
         ck_assert_int_eq(second.revoked_at, 10);
         fraud_mock_free(m);
