@@ -41,10 +41,17 @@ struct scorer_next {
         uint64_t hash;
 };
 
+#define SCORER_MODEL_INFO_MAX 64 /* model versions shown by scorer_model_info, newest kept */
+
 struct scorer_counters {
         uint64_t *consumed, *scored, *shadow_scored, *duplicates, *rejected, *degraded;
         uint64_t *schema_mismatch, *rules_reloaded, *rules_failed, *models_loaded, *models_refused;
         double *model_loaded;
+        uint64_t *decisions[4][4]; /* [decision][stage], cascade.h values 1..3 */
+        struct fraud_histogram *stage_seconds[4]; /* [stage]: that stage's share of a decision */
+        struct fraud_histogram *batch_seconds, *end_to_end_seconds;
+        double *model_info;        /* the champion's scorer_model_info gauge */
+        unsigned model_info_count; /* versions registered so far */
 };
 
 /* The accepted vectors of one consumed batch (batch_records_max each). */
@@ -85,6 +92,82 @@ struct scorer {
 /* ---- set-up ---- */
 
 
+static const char *const metric_decisions[4] = {"", "allow", "review", "block"};
+static const char *const metric_stages[4] = {"", "rules", "gbdt", "neural"};
+
+/* Decisions by outcome and stage, latency by stage, per batch and end to
+ * end. */
+static int decision_metrics_register(struct scorer *s) {
+        struct fraud_metrics *m = s->metrics;
+        const double *b = fraud_metrics_latency_buckets;
+        size_t nb = fraud_metrics_latency_buckets_count;
+        char labels[64];
+
+        for (int d = 1; d < 4; d++)
+                for (int st = 1; st < 4; st++) {
+                        snprintf(labels, sizeof(labels), "{decision=\"%s\",stage=\"%s\"}",
+                                 metric_decisions[d], metric_stages[st]);
+                        if (!(s->n.decisions[d][st] = fraud_metrics_counter(
+                                      m, "scorer_decisions_total", labels,
+                                      "Scores by decision and the cascade stage that decided.")))
+                                return -ENOMEM;
+                }
+        for (int st = 1; st < 4; st++) {
+                snprintf(labels, sizeof(labels), "{stage=\"%s\"}", metric_stages[st]);
+                if (!(s->n.stage_seconds[st] = fraud_metrics_histogram(
+                              m, "scorer_stage_latency_seconds", labels,
+                              "Time a decision spent in a cascade stage (the GBDT's share of its "
+                              "batch call).",
+                              b, nb)))
+                        return -ENOMEM;
+        }
+        s->n.batch_seconds = fraud_metrics_histogram(
+                m, "scorer_batch_duration_seconds", "",
+                "One consumed batch: decode, decide, produce the Scores.", b, nb);
+        s->n.end_to_end_seconds = fraud_metrics_histogram(
+                m, "scorer_end_to_end_latency_seconds", "",
+                "Ingest's receipt of a payment to its Score being produced (wall clocks).", b, nb);
+        return s->n.batch_seconds && s->n.end_to_end_seconds ? 0 : -ENOMEM;
+}
+
+/* The champion's version as scorer_model_info{role,version} 1, the
+ * previous one's set to 0 (at most SCORER_MODEL_INFO_MAX versions are
+ * registered; later ones show in scorer_models_loaded_total only). */
+static void model_info_set(struct scorer *s, const char *version) {
+        char labels[FRAUD_METRICS_LABELS_MAX];
+        double *g;
+
+        if (s->n.model_info)
+                *s->n.model_info = 0;
+        s->n.model_info = NULL;
+        if (s->n.model_info_count >= SCORER_MODEL_INFO_MAX ||
+            snprintf(labels, sizeof(labels), "{role=\"champion\",version=\"%s\"}", version) >=
+                    (int)sizeof(labels))
+                return;
+        g = fraud_metrics_gauge(s->metrics, "scorer_model_info", labels,
+                                "1 for the model version serving as champion.");
+        if (g) {
+                s->n.model_info_count++;
+                *g = 1;
+                s->n.model_info = g;
+        }
+}
+
+static void decision_observe(struct scorer *s, const Fraud__FeatureVector *fv,
+                             const struct decide_result *r, int64_t now_us) {
+        unsigned d = (unsigned)r->cascade.decision & 3, st = (unsigned)r->cascade.stage & 3;
+
+        (*s->n.decisions[d][st])++;
+        fraud_histogram_observe(s->n.stage_seconds[1], r->rules_ns / 1e9);
+        if (r->gbdt_version[0])
+                fraud_histogram_observe(s->n.stage_seconds[2], r->gbdt_ns / 1e9);
+        if (r->neural_version[0] && st == 3)
+                fraud_histogram_observe(s->n.stage_seconds[3], r->neural_ns / 1e9);
+        if (fv->transaction->ingest_time_us > 0 && now_us >= fv->transaction->ingest_time_us)
+                fraud_histogram_observe(s->n.end_to_end_seconds,
+                                        (double)(now_us - fv->transaction->ingest_time_us) / 1e6);
+}
+
 static int counters_register(struct scorer *s) {
         struct fraud_metrics *m = s->metrics;
         struct {
@@ -112,7 +195,7 @@ static int counters_register(struct scorer *s) {
                         return -ENOMEM;
         s->n.model_loaded = fraud_metrics_gauge(m, "scorer_model_loaded", "",
                                                 "1 when a champion model serves, 0 when degraded.");
-        return s->n.model_loaded ? 0 : -ENOMEM;
+        return s->n.model_loaded ? decision_metrics_register(s) : -ENOMEM;
 }
 
 /* Starts a partition at the group's commit, or at its beginning when the
@@ -219,6 +302,7 @@ static void model_swap(struct scorer *s, int role, struct serving *m) {
         if (role != ROLE_CHAMPION)
                 return;
         *s->n.model_loaded = 1;
+        model_info_set(s, m->meta.version);
         for (size_t i = 0; i < m->meta.n_features; i++)
                 names[i] = m->meta.feature_names[i];
         rules_schema_apply(s, names, m->meta.n_features);
@@ -420,6 +504,7 @@ static int scores_send(struct scorer *s, size_t k, int role) {
         char *reasons[FRAUD_SCORER_REASONS_MAX];
         bool shadow = role != ROLE_CHAMPION;
         const char *topic = shadow ? s->settings->topics.scores_shadow : s->settings->topics.scores;
+        int64_t now_us = fraud_time_now_us();
         int r = 0;
 
         decide_batch(&s->cfg, rulebook_rules(s->rules), s->rules_schema_hash, s->model[role], b->tx,
@@ -428,6 +513,8 @@ static int scores_send(struct scorer *s, size_t k, int role) {
                 Fraud__Score score;
                 decide_score_fill(b->fv[i], &b->res[i], shadow, reasons, &score);
                 (*(shadow ? s->n.shadow_scored : s->n.scored))++;
+                if (!shadow)
+                        decision_observe(s, b->fv[i], &b->res[i], now_us);
                 if (!shadow && score.degraded)
                         (*s->n.degraded)++;
                 if (!shadow && b->res[i].schema_mismatch)
@@ -550,6 +637,7 @@ static int delivery_check(struct scorer *s) {
 static int batch_run(struct scorer *s, int timeout_ms) {
         const struct fraud_kafka_message *msgs;
         int n = fraud_kafka_consumer_poll_batch(s->features, &msgs, timeout_ms);
+        int64_t t0 = fraud_time_mono_ns();
         int r = 0;
 
         if (n == -ENOBUFS) { /* every tracker slot awaits delivery */
@@ -560,6 +648,9 @@ static int batch_run(struct scorer *s, int timeout_ms) {
                 return n;
         if (n > 0)
                 r = messages_process(s, msgs, (size_t)n);
+        if (n > 0)
+                fraud_histogram_observe(s->n.batch_seconds,
+                                        (double)(fraud_time_mono_ns() - t0) / 1e9);
         fraud_kafka_producer_poll(s->producer, 0);
         fraud_kafka_consumer_offsets_store(s->features);
         fraud_arena_reset(&s->arena);
