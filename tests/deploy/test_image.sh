@@ -47,7 +47,9 @@ for b in $binaries; do
                 continue
         fi
         resolved=$(ldd "$build/$b")
-        for lib in $(objdump -p "$build/$b" | awk '/NEEDED/ { print $2 }'); do
+        # A sanitized build's runtimes (libasan, libubsan, ...) are the test
+        # build's instrumentation: the image is built without them.
+        for lib in $(objdump -p "$build/$b" | awk '/NEEDED/ && $2 !~ /^lib[a-z]*san\./ { print $2 }'); do
                 path=$(printf '%s\n' "$resolved" | awk -v l="$lib" '$1 == l { print $3 }')
                 needs="$needs$b $lib $path $(readlink -f "$path")
 "
