@@ -171,13 +171,9 @@ static void progress(void *opaque, uint64_t lines, int64_t event_us) {
 
 /* ---- outputs ---- */
 
-static const char *const decision_names[] = {"", "allow", "review", "block"};
-static const char *const stage_names[] = {"", "rules", "gbdt", "neural"};
-
 static int on_score(void *opaque, const struct backtest_score *s) {
         struct btcmd *b = opaque;
         const struct cascade_output *c = &s->res->cascade;
-        char when[FRAUD_TIME_ISO8601_MAX];
         const struct report_score rs = {
                 .transaction_id = s->tx->transaction_id,
                 .event_time_us = s->tx->event_time_us,
@@ -192,11 +188,9 @@ static int on_score(void *opaque, const struct backtest_score *s) {
                 .latency_us = (double)s->latency_ns / 1000.0,
         };
 
-        fraud_time_format_iso8601(s->tx->event_time_us, when);
-        fprintf(b->csv, "%s,%s,%s,%.9f,%s,%s,%s,%d\n", s->tx->transaction_id, when,
-                s->tx->card_hash, c->probability, decision_names[c->decision & 3],
-                stage_names[c->stage & 3], s->model_version, c->degraded ? 1 : 0);
-        return report_score_add(b->report, &rs);
+        int r = report_csv_row(b->csv, &rs);
+
+        return r < 0 ? r : report_score_add(b->report, &rs);
 }
 
 static int on_round(void *opaque, const struct backtest_round *r) {
@@ -244,33 +238,6 @@ static int out_prepare(const char *dir, char *registry, size_t n, char *err, siz
 
 static int path_join(char *buf, size_t n, const char *dir, const char *name) {
         return snprintf(buf, n, "%s/%s", dir, name) < (int)n ? 0 : -ENAMETOOLONG;
-}
-
-/* report.json, then report.html from its bytes. */
-static int reports_write(struct btcmd *b, const struct report_run *run, char *err, size_t n) {
-        char path[BTCMD_PATH_MAX];
-        struct fraud_atomicfile f;
-        char *json = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&json, &len);
-        int r = mem ? report_write_json(b->report, run, b->chargebacks, mem, err, n) : -ENOMEM;
-
-        if (mem)
-                fclose(mem);
-        for (int i = 0; r == 0 && i < 2; i++) {
-                r = path_join(path, sizeof(path), b->a->out, i ? "report.html" : "report.json");
-                if (r == 0 && (r = fraud_atomicfile_open(&f, path)) == 0) {
-                        r = i ? report_html_write(f.f, json, len)
-                              : (fwrite(json, 1, len, f.f) == len ? 0 : -EIO);
-                        r = r == 0 ? fraud_atomicfile_commit(&f) : r;
-                        if (r < 0)
-                                fraud_atomicfile_abort(&f);
-                }
-                if (r < 0)
-                        snprintf(err, n, "%s: %s", path, strerror(-r));
-        }
-        free(json);
-        return r;
 }
 
 static void summary_print(struct btcmd *b, const struct backtest_counts *k) {
@@ -360,9 +327,7 @@ static int run(struct btcmd *b, struct backtest_options *o, struct fraud_setting
         if (r < 0)
                 return EX_CANTCREAT;
         b->csv = csv.f;
-        fputs("transaction_id,event_time,card_hash,probability,decision,stage,model_version,"
-              "degraded\n",
-              b->csv);
+        report_csv_header(b->csv);
         b->t0_ns = fraud_time_mono_ns();
         r = backtest_run(o, &k, err, n);
         if (b->tty)
@@ -387,7 +352,7 @@ static int run(struct btcmd *b, struct backtest_options *o, struct fraud_setting
                 .duplicates = k.offline.tx_duplicates, .labels = k.labels, .rounds = k.rounds,
                 .promoted = k.promoted, .rejected_models = k.rejected, .skipped_days = k.skipped,
                 .elapsed_sec = (double)k.elapsed_ns / 1e9, .train_sec = (double)k.train_ns / 1e9};
-        if ((r = reports_write(b, &run, err, n)) < 0)
+        if ((r = report_files_write(b->report, &run, b->chargebacks, b->a->out, err, n)) < 0)
                 return r == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
         (void)s;
         summary_print(b, &k);

@@ -150,12 +150,8 @@ static int slots_grow(struct replay *r) {
 
 /* ---- what comes back ---- */
 
-static const char *const decision_names[] = {"", "allow", "review", "block"};
-static const char *const stage_names[] = {"", "rules", "gbdt", "neural"};
-
 static int score_take(struct replay *r, const struct fraud_kafka_message *m) {
         Fraud__Score *sc = fraud__score__unpack(NULL, m->value_size, m->value);
-        char when[FRAUD_TIME_ISO8601_MAX];
         struct slot *slot;
         int rc = 0;
 
@@ -186,11 +182,8 @@ static int score_take(struct replay *r, const struct fraud_kafka_message *m) {
                 };
                 slot->scored = 1;
                 r->scored++;
-                fraud_time_format_iso8601(sc->event_time_us, when);
-                fprintf(r->csv, "%s,%s,%s,%.9f,%s,%s,%s,%d\n", sc->transaction_id, when,
-                        sc->card_hash, sc->probability, decision_names[sc->decision & 3],
-                        stage_names[sc->stage & 3], sc->gbdt_version, sc->degraded ? 1 : 0);
-                rc = report_score_add(r->report, &rs);
+                rc = report_csv_row(r->csv, &rs);
+                rc = rc < 0 ? rc : report_score_add(r->report, &rs);
         }
         fraud__score__free_unpacked(sc, NULL);
         return rc;
@@ -592,31 +585,9 @@ static int outputs_write(struct replay *r, const struct offline_counts *k, doubl
                 .transactions = r->a->transactions, .chargebacks = r->a->chargebacks,
                 .retrain = "daily (fraud-trainer)", .lines = k->tx_lines,
                 .rejected = k->tx_rejected, .duplicates = k->tx_duplicates, .elapsed_sec = sec};
-        char path[PATH_MAX];
-        struct fraud_atomicfile f;
-        char *json = NULL;
-        size_t len = 0;
-        FILE *mem = open_memstream(&json, &len);
-        int rc = mem ? report_write_json(r->report, &run, r->a->chargebacks, mem, r->err,
-                                         r->err_size)
-                     : -ENOMEM;
 
-        if (mem)
-                fclose(mem);
-        for (int i = 0; rc == 0 && i < 2; i++) {
-                snprintf(path, sizeof(path), "%s/%s", r->a->out, i ? "report.html" : "report.json");
-                if ((rc = fraud_atomicfile_open(&f, path)) == 0) {
-                        rc = i ? report_html_write(f.f, json, len)
-                               : (fwrite(json, 1, len, f.f) == len ? 0 : -EIO);
-                        rc = rc == 0 ? fraud_atomicfile_commit(&f) : rc;
-                        if (rc < 0)
-                                fraud_atomicfile_abort(&f);
-                }
-                if (rc < 0)
-                        fail(r, rc, "%s: %s", path, strerror(-rc));
-        }
-        free(json);
-        return rc;
+        return report_files_write(r->report, &run, r->a->chargebacks, r->a->out, r->err,
+                                  r->err_size);
 }
 
 static int replay_files(struct replay *r, const struct normalize_key *key, const struct mapping *m,
@@ -669,9 +640,7 @@ static int replay_run(struct replay *r, const struct replay_args *a) {
                 return fail(r, -EIO, "%s: cannot write there", a->out), EX_CANTCREAT;
         }
         r->csv = csv.f;
-        fputs("transaction_id,event_time,card_hash,probability,decision,stage,model_version,"
-              "degraded\n",
-              r->csv);
+        report_csv_header(r->csv);
         if ((rc = kafka_open(r)) < 0) {
                 fraud_atomicfile_abort(&csv);
                 free(m);

@@ -14,13 +14,16 @@
 #include "tools/report.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/atomicfile.h"
 #include "lib/hash.h"
 #include "lib/time.h"
 #include "scorer/cascade.h"
+#include "tools/report_html.h"
 #include "trainer/evaluate.h"
 #include "velocity/features.h"
 
@@ -666,4 +669,56 @@ int report_write_json(struct report *r, const struct report_run *run, const char
 
 void report_overall(const struct report *r, struct report_overall *out) {
         *out = r->overall;
+}
+
+/* ---- files ---- */
+
+int report_csv_header(FILE *out) {
+        fputs("transaction_id,event_time,card_hash,probability,decision,stage,model_version,"
+              "degraded\n",
+              out);
+        return ferror(out) ? -EIO : 0;
+}
+
+int report_csv_row(FILE *out, const struct report_score *s) {
+        static const char *const decisions[4] = {"", "allow", "review", "block"};
+        static const char *const stages[4] = {"", "rules", "gbdt", "neural"};
+        char when[FRAUD_TIME_ISO8601_MAX];
+
+        fraud_time_format_iso8601(s->event_time_us, when);
+        fprintf(out, "%s,%s,%s,%.9f,%s,%s,%s,%d\n", s->transaction_id, when, s->card_hash,
+                s->probability, decisions[s->decision & 3], stages[s->stage & 3],
+                s->model_version, s->degraded ? 1 : 0);
+        return ferror(out) ? -EIO : 0;
+}
+
+int report_files_write(struct report *r, const struct report_run *run, const char *chargebacks,
+                       const char *dir, char *err, size_t err_size) {
+        char path[PATH_MAX];
+        struct fraud_atomicfile f;
+        char *json = NULL;
+        size_t len = 0;
+        FILE *mem = open_memstream(&json, &len);
+        int rc = mem ? report_write_json(r, run, chargebacks, mem, err, err_size) : -ENOMEM;
+
+        if (mem)
+                fclose(mem);
+        for (int i = 0; rc == 0 && i < 2; i++) { /* report.json, then the page from its bytes */
+                if (snprintf(path, sizeof(path), "%s/%s", dir,
+                             i ? "report.html" : "report.json") >= (int)sizeof(path))
+                        rc = -ENAMETOOLONG;
+                else if ((rc = fraud_atomicfile_open(&f, path)) == 0) {
+                        rc = i ? report_html_write(f.f, json, len)
+                               : (fwrite(json, 1, len, f.f) == len ? 0 : -EIO);
+                        rc = rc == 0 ? fraud_atomicfile_commit(&f) : rc;
+                        if (rc < 0)
+                                fraud_atomicfile_abort(&f);
+                }
+                if (rc < 0)
+                        snprintf(err, err_size, "%s: %s", path, strerror(-rc));
+        }
+        if (rc == -ENOMEM && !mem)
+                snprintf(err, err_size, "out of memory");
+        free(json);
+        return rc;
 }

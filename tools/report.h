@@ -104,6 +104,18 @@ int report_round_add(struct report *r, const struct report_round *d);
 int report_write_json(struct report *r, const struct report_run *run, const char *chargebacks,
                       FILE *out, char *err, size_t err_size);
 
+/* scores.csv, shared by backtest and replay: the header line, and one row
+ * per decided payment (transaction_id,event_time,card_hash,probability,
+ * decision,stage,model_version,degraded; the probability with 9 decimals).
+ * 0 or -EIO. */
+int report_csv_header(FILE *out);
+int report_csv_row(FILE *out, const struct report_score *s);
+
+/* report.json and report.html (tools/report_html.h) into dir, each through
+ * lib/atomicfile.h.  0, or -errno with the reason in err. */
+int report_files_write(struct report *r, const struct report_run *run, const char *chargebacks,
+                       const char *dir, char *err, size_t err_size);
+
 /* The overall figures, after report_write_json(), for a summary line. */
 struct report_overall {
         uint64_t evaluated, frauds, not_evaluated;
