@@ -102,51 +102,6 @@ static int web_fail(char *err, size_t err_size, int r, const char *fmt, ...) {
         return r;
 }
 
-/* ---- the listen socket ---- */
-
-static int web_bind(const struct addrinfo *ai) {
-        int one = 1, rc;
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-
-        if (fd < 0)
-                return -errno;
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, WEB_BACKLOG) < 0) {
-                rc = -errno;
-                close(fd);
-                return rc;
-        }
-        return fd;
-}
-
-static int web_socket_open(const char *address, uint16_t *bound, char *err, size_t err_size) {
-        const struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                                       .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
-        char host[FRAUD_HTTP_HOST_MAX + 1], service[8], why[128];
-        struct sockaddr_storage ss;
-        socklen_t ss_len = sizeof(ss);
-        struct addrinfo *ai;
-        uint16_t port;
-        int fd, rc;
-
-        if ((rc = fraud_http_listen_parse(address, host, &port, why, sizeof(why))) < 0)
-                return web_fail(err, err_size, rc, "%s: %s", address, why);
-        snprintf(service, sizeof(service), "%u", (unsigned)port);
-        if ((rc = getaddrinfo(host, service, &hints, &ai)) != 0)
-                return web_fail(err, err_size, -EINVAL, "%s: %s", address, gai_strerror(rc));
-        fd = web_bind(ai);
-        freeaddrinfo(ai);
-        if (fd < 0)
-                return web_fail(err, err_size, fd, "%s: %s", address, strerror(-fd));
-        if (getsockname(fd, (struct sockaddr *)&ss, &ss_len) < 0) {
-                rc = -errno;
-                close(fd);
-                return web_fail(err, err_size, rc, "%s: %s", address, strerror(-rc));
-        }
-        *bound = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                : ((struct sockaddr_in *)&ss)->sin_port);
-        return fd;
-}
 
 /* ---- answers ---- */
 
@@ -551,7 +506,7 @@ int web_new(const char *address, const struct web_hooks *hooks, struct web **out
                 return web_fail(err, err_size, -ENOMEM, "out of memory");
         w->hooks = *hooks;
         w->state_seq = WEB_NO_STATE;
-        fd = web_socket_open(address, &w->port, err, err_size);
+        fd = fraud_http_socket_open(address, &w->port, err, err_size);
         if (fd < 0) {
                 free(w);
                 return fd;

@@ -65,7 +65,6 @@
 #define WEB_ANSWER_BYTES_MAX     1024        /* a verdict's answer */
 #define WEB_TIMEOUT_SEC          30          /* an idle connection is closed after this */
 #define WEB_RETRY_MS             2000        /* the streams' reconnection delay (SSE retry) */
-#define WEB_BACKLOG              64
 
 struct web;
 

@@ -168,9 +168,7 @@ static int http_bind(const struct addrinfo *ai) {
         return fd;
 }
 
-/* A listening socket on address and its port; the fd or -errno (reason in
- * err). */
-static int http_socket_open(const char *address, uint16_t *bound, char *err, size_t err_size) {
+int fraud_http_socket_open(const char *address, uint16_t *bound, char *err, size_t err_size) {
         const struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                                        .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         char host[FRAUD_HTTP_HOST_MAX + 1], service[8], why[128];
@@ -401,7 +399,7 @@ int fraud_http_new(const char *address, int64_t stall_ms, struct fraud_http **ou
         }
         h->stall_ns = stall_ms * 1000000;
         atomic_store(&h->phase, FRAUD_HTTP_STARTING);
-        fd = http_socket_open(address, &h->port, err, err_size);
+        fd = fraud_http_socket_open(address, &h->port, err, err_size);
         if (fd < 0) {
                 fraud_http_free(h);
                 return fd;

@@ -105,6 +105,12 @@ int fraud_http_status_code(enum fraud_http_status s);
  * -EINVAL with the reason in why.  Pure: resolves nothing. */
 int fraud_http_listen_check(const char *address, char *why, size_t why_size);
 
+/* A listening TCP socket (close-on-exec, SO_REUSEADDR) on address
+ * ("host:port", port 0: any free port), and the port it got in *bound.
+ * The fd, or -errno with "address: reason" in err.  For any embedded
+ * server that runs its own libmicrohttpd (the dashboard's page). */
+int fraud_http_socket_open(const char *address, uint16_t *bound, char *err, size_t err_size);
+
 /* Splits host:port into host (FRAUD_HTTP_HOST_MAX + 1 bytes, brackets
  * removed) and port.  0 or -EINVAL with the reason in why. */
 int fraud_http_listen_parse(const char *address, char *host, uint16_t *port, char *why,
