@@ -168,15 +168,43 @@ int fraud_time_parse_iso8601(const char *s, int64_t *out_us) {
         return 0;
 }
 
+/* Writes v as exactly width decimal digits (v < 10^width). */
+static char *put_digits(char *p, uint32_t v, int width) {
+        for (int i = width - 1; i >= 0; i--, v /= 10)
+                p[i] = (char)('0' + v % 10);
+        return p + width;
+}
+
+/* Digit by digit rather than snprintf: backtests write one per payment. */
 void fraud_time_format_iso8601(int64_t t_us, char *buf) {
         int64_t day = fraud_time_day_index(t_us), y;
-        int64_t rem = t_us - day * FRAUD_USEC_PER_DAY;
+        int64_t rem = t_us - day * FRAUD_USEC_PER_DAY; /* in [0, a day) */
         unsigned m, d;
+        char *p = buf;
 
         fraud_time_civil_from_days(day, &y, &m, &d);
-        snprintf(buf, FRAUD_TIME_ISO8601_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ", (long long)y,
-                 m, d, (int)(rem / FRAUD_USEC_PER_HOUR), (int)(rem / FRAUD_USEC_PER_MIN % 60),
-                 (int)(rem / FRAUD_USEC_PER_SEC % 60), (int)(rem % FRAUD_USEC_PER_SEC));
+        if (y < 0 || y > 9999) {
+                snprintf(buf, FRAUD_TIME_ISO8601_MAX, "%04lld-%02u-%02uT%02d:%02d:%02d.%06dZ",
+                         (long long)y, m, d, (int)(rem / FRAUD_USEC_PER_HOUR),
+                         (int)(rem / FRAUD_USEC_PER_MIN % 60), (int)(rem / FRAUD_USEC_PER_SEC % 60),
+                         (int)(rem % FRAUD_USEC_PER_SEC));
+                return;
+        }
+        p = put_digits(p, (uint32_t)y, 4);
+        *p++ = '-';
+        p = put_digits(p, m, 2);
+        *p++ = '-';
+        p = put_digits(p, d, 2);
+        *p++ = 'T';
+        p = put_digits(p, (uint32_t)(rem / FRAUD_USEC_PER_HOUR), 2);
+        *p++ = ':';
+        p = put_digits(p, (uint32_t)(rem / FRAUD_USEC_PER_MIN % 60), 2);
+        *p++ = ':';
+        p = put_digits(p, (uint32_t)(rem / FRAUD_USEC_PER_SEC % 60), 2);
+        *p++ = '.';
+        p = put_digits(p, (uint32_t)(rem % FRAUD_USEC_PER_SEC), 6);
+        *p++ = 'Z';
+        *p = '\0';
 }
 
 void fraud_watermark_init(struct fraud_watermark *w, int64_t lateness_us) {

@@ -51,6 +51,12 @@
 
 _Static_assert(BACKTEST_BATCH <= FRAUD_SCORER_BATCH_MAX, "a batch fits the model's scratch");
 
+/* The most a pending payment's packed FeatureVector can take: its strings
+ * (the transaction id twice), its values, and at most 11 bytes of tag and
+ * varint for each of the vector's and the transaction's other fields. */
+#define BACKTEST_FV_BYTES_MAX (2 * BACKTEST_STRINGS + FRAUD_FEATURESET_FEATURES_MAX * 8 + 64 * 11)
+_Static_assert(BACKTEST_FV_BYTES_MAX <= BACKTEST_PACK_BYTES, "a vector packs without a size check");
+
 /* A payment waiting in the batch: its transaction and vector, copied. */
 struct pending {
         Fraud__Transaction tx;
@@ -220,9 +226,12 @@ static int fv_scan(const uint8_t *p, size_t n, uint64_t *hash, const uint8_t **v
         return p == end ? 0 : -EBADMSG;
 }
 
-/* A row for the label, its id stored after its values. */
-static struct brow *brow_new(const struct join_label *l, uint64_t h) {
-        size_t id_len = strlen(l->transaction_id) + 1, n_values;
+/* A row for the label, its id stored after its values.  Without values
+ * (keep_values false: the run never trains) the row still keeps the
+ * label's versions, so labels are counted and deduplicated as when it
+ * trains, without holding a copy of every vector that no round reads. */
+static struct brow *brow_new(const struct join_label *l, uint64_t h, bool keep_values) {
+        size_t id_len = strlen(l->transaction_id) + 1, n_values, n_kept;
         const uint8_t *values;
         uint64_t hash = 0;
         struct brow *b;
@@ -230,17 +239,18 @@ static struct brow *brow_new(const struct join_label *l, uint64_t h) {
         if (fv_scan(l->features, l->features_size, &hash, &values, &n_values) < 0 ||
             n_values == 0 || n_values > FRAUD_FEATURESET_FEATURES_MAX)
                 return NULL;
-        if (!(b = malloc(sizeof(*b) + n_values * sizeof(double) + id_len)))
+        n_kept = keep_values ? n_values : 0;
+        if (!(b = malloc(sizeof(*b) + n_kept * sizeof(double) + id_len)))
                 return NULL;
-        b->tx_id = (char *)(b->values + n_values);
+        b->tx_id = (char *)(b->values + n_kept);
         memcpy(b->tx_id, l->transaction_id, id_len);
         b->id_hash = h;
         b->event_time_us = l->event_time_us;
         b->card = fraud_hash_fnv1a_str(l->card_hash);
         b->schema_hash = hash;
-        b->n_values = (uint16_t)n_values;
+        b->n_values = (uint16_t)n_kept;
         b->n_versions = 0;
-        memcpy(b->values, values, n_values * sizeof(double)); /* little-endian IEEE, as packed */
+        memcpy(b->values, values, n_kept * sizeof(double)); /* little-endian IEEE, as packed */
         return b;
 }
 
@@ -269,7 +279,7 @@ static int rows_add(struct engine *e, const struct join_label *l) {
                 b->versions[b->n_versions++] = v;
                 return 0;
         }
-        if (!l->card_hash[0] || !(b = brow_new(l, h)))
+        if (!l->card_hash[0] || !(b = brow_new(l, h, e->o->retrain_every_days > 0)))
                 return -EBADMSG;
         b->versions[b->n_versions++] = v;
         e->index[slot] = e->n_rows;
@@ -536,9 +546,7 @@ static int pending_finish(struct engine *e, struct pending *p, const struct deci
                 if ((r = e->o->on_score(e->o->opaque, &s)) < 0)
                         return fail(e, r, "score output: %s", strerror(-r));
         }
-        if ((size = fraud__feature_vector__get_packed_size(&p->fv)) > BACKTEST_PACK_BYTES)
-                return fail(e, -E2BIG, "%s: feature vector too large", p->tx.transaction_id);
-        fraud__feature_vector__pack(&p->fv, e->pack);
+        size = fraud__feature_vector__pack(&p->fv, e->pack); /* fits: BACKTEST_FV_BYTES_MAX */
         if ((r = labeler_take(e, JOIN_FEATURES, size)) < 0)
                 return r;
         decide_score_fill(&p->fv, res, false, reasons, &score);

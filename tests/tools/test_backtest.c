@@ -3,7 +3,8 @@
  * (tools/derive.c): the day a chargeback reaches the stages, the same
  * scores on every run of the same files, a decision for every payment, a
  * model trained and serving, delays that are deterministic and
- * distributed as asked. */
+ * distributed as asked, and scores.csv rows exactly as printf would write
+ * them. */
 #include <check.h>
 #include <errno.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include "tools/backtest.h"
 #include "tools/derive.h"
 #include "tools/generate.h"
+#include "tools/report.h"
 
 #define DAY_US FRAUD_USEC_PER_DAY
 
@@ -138,6 +140,68 @@ START_TEST(test_backtest_decides_every_payment_the_same_on_every_run) {
 }
 END_TEST
 
+/* The row report_csv_row writes for probability p, and printf's. */
+static void csv_rows(double p, char *got, size_t got_size, char *want, size_t want_size) {
+        const struct report_score s = {.transaction_id = "tx1",
+                                       .event_time_us = 1767225602123456,
+                                       .card_hash = "c9",
+                                       .probability = p,
+                                       .decision = 2,
+                                       .stage = 3,
+                                       .model_version = "m1"};
+        FILE *f = fmemopen(got, got_size, "w");
+
+        ck_assert_ptr_nonnull(f);
+        ck_assert_int_eq(report_csv_row(f, &s), 0);
+        fclose(f);
+        snprintf(want, want_size, "tx1,2026-01-01T00:00:02.123456Z,c9,%.9f,review,neural,m1,0\n",
+                 p);
+}
+
+START_TEST(test_report_csv_row_writes_probabilities_as_printf_does) {
+        /* ties at the ninth digit (k / 1024 ends in ...5 at the tenth),
+         * carries into the integer part, the edges of the fast path, and
+         * values printf must write itself */
+        double fixed[] = {0.0,
+                          1.0,
+                          0.5,
+                          1.0 / 1024,
+                          3.0 / 1024,
+                          0.9999999995,
+                          0.99999999949,
+                          1e-10,
+                          5e-10,
+                          5.000000001e-10,
+                          1e-300,
+                          4.9e-324,
+                          1023.9999999999,
+                          1024.0,
+                          -0.0,
+                          -0.25,
+                          NAN,
+                          INFINITY,
+                          12345.678,
+                          0.123456789012};
+        char got[256], want[256];
+        uint64_t x = 88172645463325252u;
+
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+                csv_rows(fixed[i], got, sizeof(got), want, sizeof(want));
+                ck_assert_str_eq(got, want);
+        }
+        for (int i = 0; i < 200000; i++) { /* random doubles in [0, 1), and exact multiples */
+                double p;
+
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                p = i % 2 ? (double)(x >> 11) / 9007199254740992.0
+                          : (double)(x % 1048576) / (double)(1u << (x % 21));
+                csv_rows(p, got, sizeof(got), want, sizeof(want));
+                ck_assert_str_eq(got, want);
+        }
+}
+END_TEST
+
 TESTING_MAIN("backtest", test_backtest_chargeback_day_defers_same_day_payments,
              test_derive_delays_are_deterministic_bounded_and_centred,
-             test_backtest_decides_every_payment_the_same_on_every_run)
+             test_backtest_decides_every_payment_the_same_on_every_run,
+             test_report_csv_row_writes_probabilities_as_printf_does)
