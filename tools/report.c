@@ -154,25 +154,40 @@ int report_round_add(struct report *r, const struct report_round *d) {
 
 /* ---- labels ---- */
 
-static int by_id(const void *a, const void *b, void *arg) {
-        const struct record *rec = arg;
-        uint64_t x = rec[*(const size_t *)a].id, y = rec[*(const size_t *)b].id;
+/* The records by id: open addressing over id_slots() slots, SIZE_MAX
+ * free.  Records go in in index order, so an id (ids are unique: the
+ * backtest drops duplicates) finds its first record. */
+static size_t id_slots(const struct report *r) {
+        size_t cap = 16;
 
-        return x < y ? -1 : x > y;
+        while (cap < 2 * r->n)
+                cap *= 2;
+        return cap;
 }
 
-static size_t id_find(const struct report *r, const size_t *idx, uint64_t id) {
-        size_t lo = 0, hi = r->n;
+static size_t id_home(uint64_t id, size_t cap) {
+        return (size_t)((id * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & (cap - 1);
+}
 
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
+static void id_index(const struct report *r, size_t *slot, size_t cap) {
+        for (size_t i = 0; i < cap; i++)
+                slot[i] = SIZE_MAX;
+        for (size_t i = 0; i < r->n; i++) {
+                size_t h = id_home(r->rec[i].id, cap);
 
-                if (r->rec[idx[mid]].id < id)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+                while (slot[h] != SIZE_MAX && r->rec[slot[h]].id != r->rec[i].id)
+                        h = (h + 1) & (cap - 1);
+                if (slot[h] == SIZE_MAX)
+                        slot[h] = i;
         }
-        return lo < r->n && r->rec[idx[lo]].id == id ? idx[lo] : SIZE_MAX;
+}
+
+static size_t id_find(const struct report *r, const size_t *slot, uint64_t id) {
+        size_t cap = id_slots(r), h = id_home(id, cap);
+
+        while (slot[h] != SIZE_MAX && r->rec[slot[h]].id != id)
+                h = (h + 1) & (cap - 1);
+        return slot[h];
 }
 
 /* Marks frauds and the cards' first chargebacks; builds the arrival curve. */
@@ -292,10 +307,48 @@ static void cut_free(struct cut *c) {
         free(c->cp_card);
 }
 
-static int float_cmp(const void *a, const void *b) {
-        float x = *(const float *)a, y = *(const float *)b;
+/* Moves the k-th smallest of v[0, n) to v[k], smaller ones before it and
+ * larger ones after (Hoare's selection, median-of-three pivot): a
+ * quantile in linear time, the value a sort would put there. */
+static void float_select(float *v, size_t n, size_t k) {
+        size_t lo = 0, hi = n - 1;
 
-        return x < y ? -1 : x > y;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+                float a = v[lo], b = v[mid], c = v[hi], pivot, t;
+
+                pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+                while (i <= j) {
+                        while (v[i] < pivot)
+                                i++;
+                        while (v[j] > pivot)
+                                j--;
+                        if (i <= j) {
+                                t = v[i], v[i] = v[j], v[j] = t;
+                                i++;
+                                if (j-- == 0)
+                                        break;
+                        }
+                }
+                if (k <= j && j != SIZE_MAX)
+                        hi = j;
+                else if (k >= i)
+                        lo = i;
+                else
+                        return; /* v[j + 1, i) all equal the pivot */
+        }
+}
+
+void report_quantiles(float *v, size_t n, double *p50, double *p99) {
+        size_t a = n / 2, b = (size_t)(0.99 * (double)(n - 1));
+
+        float_select(v, n, a);
+        if (b > a)
+                float_select(v + a + 1, n - a - 1, b - a - 1);
+        else if (b < a)
+                float_select(v, a, b);
+        *p50 = v[a];
+        *p99 = v[b];
 }
 
 /* Counts over every record of [from, to), and the evaluated ones into c. */
@@ -337,12 +390,14 @@ static void cut_fill(const struct report *r, const struct record *rec, size_t fr
         for (size_t v = 1; v < r->n_versions; v++)
                 if (used[v] > used[f->version])
                         f->version = (uint16_t)v;
-        qsort(c->lat, nl, sizeof(float), float_cmp);
-        f->p50 = nl ? c->lat[nl / 2] : NAN;
-        f->p99 = nl ? c->lat[(size_t)(0.99 * (double)(nl - 1))] : NAN;
+        f->p50 = f->p99 = NAN;
+        if (nl)
+                report_quantiles(c->lat, nl, &f->p50, &f->p99);
 }
 
-static void figures_compute(const struct report *r, struct cut *c, struct figures *f) {
+/* with_cp false leaves f->cp to the caller. */
+static void figures_compute(const struct report *r, struct cut *c, struct figures *f,
+                            bool with_cp) {
         const struct fraud_settings_scorer *sc = &r->s->scorer;
         uint64_t tp = 0, fp = 0, pos = 0;
         int k = (int)r->s->trainer.precision_k;
@@ -359,10 +414,10 @@ static void figures_compute(const struct report *r, struct cut *c, struct figure
         f->frauds = pos;
         f->recall = pos ? (double)tp / (double)pos : NAN;
         f->fpr = c->n > pos ? (double)fp / (double)(c->n - pos) : NAN;
-        if (evaluate_auc_roc(c->p, c->label, c->n, &f->auc) < 0)
-                f->auc = NAN;
-        if (evaluate_average_precision(c->p, c->label, c->n, &f->ap) < 0)
-                f->ap = NAN;
+        if (evaluate_ranking(c->p, c->label, c->n, &f->auc, &f->ap) < 0)
+                f->auc = f->ap = NAN;
+        if (!with_cp)
+                return;
         if (c->n_cp == 0 || evaluate_card_precision_at_k(c->cp_p, c->cp_label, c->cp_t, c->cp_card,
                                                          c->n_cp, (size_t)k, &f->cp) < 0)
                 f->cp = NAN;
@@ -453,10 +508,21 @@ static int by_time(const void *a, const void *b) {
         return x->t_us < y->t_us ? -1 : x->t_us > y->t_us;
 }
 
-/* The days, in order, and the overall figures. */
+static bool by_time_sorted(const struct record *v, size_t n) {
+        for (size_t i = 1; i < n; i++)
+                if (v[i].t_us < v[i - 1].t_us)
+                        return false;
+        return true;
+}
+
+/* The days, in order, and the overall figures.  Card precision@k is a
+ * mean over days of each day's precision, so the overall one is the mean
+ * of the days' own, summed in day order as evaluate.c sums them. */
 static int json_days(FILE *o, struct report *r, struct record *sorted, struct cut *c) {
         struct figures f;
-        size_t from = 0;
+        size_t from = 0, cp_days = 0;
+        double cp_sum = 0;
+        bool cp_failed = false;
 
         fputs("  \"days\": [", o);
         while (from < r->n) {
@@ -466,7 +532,12 @@ static int json_days(FILE *o, struct report *r, struct record *sorted, struct cu
                 while (to < r->n && fraud_time_day_index(sorted[to].t_us) == day)
                         to++;
                 cut_fill(r, sorted, from, to, c, &f);
-                figures_compute(r, c, &f);
+                figures_compute(r, c, &f, true);
+                if (c->n_cp > 0) {
+                        cp_failed |= isnan(f.cp);
+                        cp_sum += f.cp;
+                        cp_days++;
+                }
                 fputs(from ? ",\n    {\"day\": " : "\n    {\"day\": ", o);
                 json_day(o, day);
                 fputs(", ", o);
@@ -476,7 +547,8 @@ static int json_days(FILE *o, struct report *r, struct record *sorted, struct cu
         }
         fputs("\n  ],\n", o);
         cut_fill(r, sorted, 0, r->n, c, &f);
-        figures_compute(r, c, &f);
+        figures_compute(r, c, &f, false);
+        f.cp = cp_days == 0 || cp_failed ? NAN : cp_sum / (double)cp_days;
         r->overall = (struct report_overall){
                 .evaluated = f.evaluated, .frauds = f.frauds, .not_evaluated = f.n - f.evaluated,
                 .auc_roc = f.auc, .average_precision = f.ap, .card_precision = f.cp,
@@ -616,15 +688,13 @@ static int labels_load(struct report *r, const char *path, char *err, size_t err
         const struct offline_options o = {.chargebacks = path};
         struct offline_chargeback *cb = NULL;
         struct offline_counts k;
-        size_t n_cb = 0, *idx = malloc((r->n + 1) * sizeof(size_t));
+        size_t n_cb = 0, *idx = malloc(id_slots(r) * sizeof(size_t));
         int rc = idx ? 0 : -ENOMEM;
 
         if (rc == 0 && path)
                 rc = offline_chargebacks_load(&o, &cb, &n_cb, &k, err, err_size);
-        for (size_t i = 0; rc == 0 && i < r->n; i++)
-                idx[i] = i;
         if (rc == 0) {
-                qsort_r(idx, r->n, sizeof(size_t), by_id, r->rec);
+                id_index(r, idx, id_slots(r));
                 labels_apply(r, idx, cb, n_cb);
                 rc = cards_compromised(r, idx, cb, n_cb);
         }
@@ -651,7 +721,8 @@ int report_write_json(struct report *r, const struct report_run *run, const char
                 return -ENOMEM;
         }
         memcpy(sorted, r->rec, r->n * sizeof(*sorted));
-        qsort(sorted, r->n, sizeof(*sorted), by_time); /* stable enough: ties keep no meaning */
+        if (!by_time_sorted(sorted, r->n)) /* a backtest scores in time order: mostly sorted */
+                qsort(sorted, r->n, sizeof(*sorted), by_time); /* ties keep no meaning */
         json_head(out, r, run);
         json_days(out, r, sorted, &c);
         json_models(out, r, sorted);

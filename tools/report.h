@@ -108,6 +108,10 @@ int report_write_json(struct report *r, const struct report_run *run, const char
  * per decided payment (transaction_id,event_time,card_hash,probability,
  * decision,stage,model_version,degraded; the probability with 9 decimals).
  * 0 or -EIO. */
+/* The p50 and p99 of v[0, n), n > 0, as the sorted order has them at
+ * n / 2 and 0.99 (n - 1); in linear time, reordering v. */
+void report_quantiles(float *v, size_t n, double *p50, double *p99);
+
 int report_csv_header(FILE *out);
 int report_csv_row(FILE *out, const struct report_score *s);
 

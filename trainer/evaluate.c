@@ -113,6 +113,10 @@ static int ranking_metrics(const double *score, const uint8_t *label, size_t n, 
         return 0;
 }
 
+int evaluate_ranking(const double *score, const uint8_t *label, size_t n, double *auc, double *ap) {
+        return ranking_metrics(score, label, n, auc, ap);
+}
+
 int evaluate_auc_roc(const double *score, const uint8_t *label, size_t n, double *out) {
         double ap;
 

@@ -46,6 +46,8 @@ struct evaluate_costs {
 /* -EDOM when a class is absent, -EINVAL for a non-finite score, -ENOMEM. */
 int evaluate_auc_roc(const double *score, const uint8_t *label, size_t n, double *out);
 int evaluate_average_precision(const double *score, const uint8_t *label, size_t n, double *out);
+/* Both from one ranking (half the work of the two calls), the same values. */
+int evaluate_ranking(const double *score, const uint8_t *label, size_t n, double *auc, double *ap);
 
 void evaluate_confusion_at(const double *score, const uint8_t *label, size_t n, double threshold,
                            struct evaluate_confusion *c);

@@ -201,7 +201,38 @@ START_TEST(test_report_csv_row_writes_probabilities_as_printf_does) {
 }
 END_TEST
 
+static int float_order(const void *a, const void *b) {
+        float x = *(const float *)a, y = *(const float *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+START_TEST(test_report_quantiles_are_those_of_the_sorted_order) {
+        float v[3000], sorted[3000];
+        uint64_t x = 2463534242u;
+
+        for (int round = 0; round < 20000; round++) {
+                size_t n = 1 + (size_t)(round % 3 == 0 ? x % 3000 : x % 40);
+                double p50, p99;
+
+                for (size_t i = 0; i < n; i++) { /* few values, ascending, descending, random */
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        v[i] = round % 4 == 0   ? (float)(x % 3)
+                               : round % 4 == 1 ? (float)i
+                               : round % 4 == 2 ? (float)(n - i)
+                                                : (float)(x % 100000) / 7.0f;
+                }
+                memcpy(sorted, v, n * sizeof(float));
+                qsort(sorted, n, sizeof(float), float_order);
+                report_quantiles(v, n, &p50, &p99);
+                ck_assert(p50 == sorted[n / 2]);
+                ck_assert(p99 == sorted[(size_t)(0.99 * (double)(n - 1))]);
+        }
+}
+END_TEST
+
 TESTING_MAIN("backtest", test_backtest_chargeback_day_defers_same_day_payments,
              test_derive_delays_are_deterministic_bounded_and_centred,
              test_backtest_decides_every_payment_the_same_on_every_run,
-             test_report_csv_row_writes_probabilities_as_printf_does)
+             test_report_csv_row_writes_probabilities_as_printf_does,
+             test_report_quantiles_are_those_of_the_sorted_order)
