@@ -293,8 +293,12 @@ static int mapping_csv_split(char delim, const char *line, size_t len, struct ma
                                                         "column %zu: text after a closing quote",
                                                         c->count + 1);
                 } else {
-                        while (p < end && *p != delim)
-                                *w++ = *p++;
+                        const char *stop = memchr(p, delim, (size_t)(end - p));
+                        size_t n = (size_t)((stop ? stop : end) - p);
+
+                        memcpy(w, p, n);
+                        w += n;
+                        p += n;
                 }
                 c->len[c->count] = (size_t)(w - c->cell[c->count]);
                 *w++ = '\0';
