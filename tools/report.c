@@ -800,25 +800,34 @@ static bool fixed9(double v, char *out) {
 int report_csv_row(FILE *out, const struct report_score *s) {
         static const char *const decisions[4] = {"", "allow", "review", "block"};
         static const char *const stages[4] = {"", "rules", "gbdt", "neural"};
-        char when[FRAUD_TIME_ISO8601_MAX], p[32];
+        char when[FRAUD_TIME_ISO8601_MAX], p[32], row[512];
+        const char *cells[] = {s->transaction_id,
+                               when,
+                               s->card_hash,
+                               p,
+                               decisions[s->decision & 3],
+                               stages[s->stage & 3],
+                               s->model_version,
+                               s->degraded ? "1" : "0"};
+        const size_t n_cells = sizeof(cells) / sizeof(cells[0]);
+        size_t n = 0;
 
         fraud_time_format_iso8601(s->event_time_us, when);
         if (!fixed9(s->probability, p))
                 snprintf(p, sizeof(p), "%.9f", s->probability);
-        fputs(s->transaction_id, out);
-        putc(',', out);
-        fputs(when, out);
-        putc(',', out);
-        fputs(s->card_hash, out);
-        putc(',', out);
-        fputs(p, out);
-        putc(',', out);
-        fputs(decisions[s->decision & 3], out);
-        putc(',', out);
-        fputs(stages[s->stage & 3], out);
-        putc(',', out);
-        fputs(s->model_version, out);
-        fputs(s->degraded ? ",1\n" : ",0\n", out);
+        for (size_t i = 0; i < n_cells; i++) { /* one write per row */
+                size_t len = strlen(cells[i]);
+
+                if (n + len + 1 > sizeof(row)) { /* a long id: what is there, then the cell */
+                        fwrite(row, 1, n, out);
+                        fwrite(cells[i], 1, len, out);
+                        n = len = 0;
+                }
+                memcpy(row + n, cells[i], len);
+                n += len;
+                row[n++] = i + 1 < n_cells ? ',' : '\n';
+        }
+        fwrite(row, 1, n, out);
         return ferror(out) ? -EIO : 0;
 }
 

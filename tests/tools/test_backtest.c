@@ -189,6 +189,30 @@ START_TEST(test_report_csv_row_writes_probabilities_as_printf_does) {
                 csv_rows(fixed[i], got, sizeof(got), want, sizeof(want));
                 ck_assert_str_eq(got, want);
         }
+        { /* an id longer than the row buffer */
+                char id[700], row[1024];
+                struct report_score s = {.transaction_id = id,
+                                         .event_time_us = 0,
+                                         .card_hash = "c",
+                                         .probability = 0.25,
+                                         .decision = 3,
+                                         .stage = 1,
+                                         .model_version = "",
+                                         .degraded = true};
+                FILE *f;
+
+                memset(id, 'x', sizeof(id) - 1);
+                id[sizeof(id) - 1] = '\0';
+                f = fmemopen(row, sizeof(row), "w");
+                ck_assert_ptr_nonnull(f);
+                ck_assert_int_eq(report_csv_row(f, &s), 0);
+                fclose(f);
+                snprintf(want, sizeof(want),
+                         "1970-01-01T00:00:00.000000Z,c,0.250000000,block,rules,,1\n");
+                ck_assert_int_eq(strlen(row), sizeof(id) - 1 + 1 + strlen(want));
+                ck_assert(strncmp(row, id, sizeof(id) - 1) == 0 && row[sizeof(id) - 1] == ',');
+                ck_assert_str_eq(row + sizeof(id), want);
+        }
         for (int i = 0; i < 200000; i++) { /* random doubles in [0, 1), and exact multiples */
                 double p;
 
