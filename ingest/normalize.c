@@ -27,6 +27,7 @@ static const struct {
         char code[4];
         int decimals;
 } normalize_currencies[] = {
+        /* sorted by code: looked up by bisection */
         {"AED", 2}, {"ARS", 2}, {"AUD", 2}, {"BGN", 2}, {"BHD", 3}, {"BRL", 2}, {"CAD", 2},
         {"CHF", 2}, {"CLP", 0}, {"CNY", 2}, {"COP", 2}, {"CZK", 2}, {"DKK", 2}, {"EGP", 2},
         {"EUR", 2}, {"GBP", 2}, {"HKD", 2}, {"HUF", 2}, {"IDR", 2}, {"ILS", 2}, {"INR", 2},
@@ -107,9 +108,19 @@ size_t normalize_country_count(void) {
 }
 
 int normalize_currency_decimals(const char *code) {
-        for (size_t i = 0; i < NORMALIZE_COUNTOF(normalize_currencies); i++)
-                if (strcmp(normalize_currencies[i].code, code) == 0)
-                        return normalize_currencies[i].decimals;
+        size_t lo = 0, hi = NORMALIZE_COUNTOF(normalize_currencies);
+
+        while (lo < hi) { /* the table is sorted */
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(normalize_currencies[mid].code, code);
+
+                if (c == 0)
+                        return normalize_currencies[mid].decimals;
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return -1;
 }
 

@@ -71,7 +71,13 @@ bool rawjson_utf8_valid(const char *s, size_t len) {
         const unsigned char *p = (const unsigned char *)s;
 
         for (size_t i = 0; i < len;) {
-                size_t n = p[i] ? rawjson_utf8_length(p + i, len - i) : 0;
+                size_t n;
+
+                if (p[i] - 1u < 0x7fu) { /* ASCII but NUL: most text, decided here */
+                        i++;
+                        continue;
+                }
+                n = p[i] ? rawjson_utf8_length(p + i, len - i) : 0;
                 if (n == 0)
                         return false;
                 i += n;

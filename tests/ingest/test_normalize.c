@@ -328,6 +328,10 @@ START_TEST(test_normalize_tables_hold_assigned_codes_only) {
                 ck_assert_msg(normalize_currency_decimals(required[i]) >= 0, "%s", required[i]);
         ck_assert_int_eq(normalize_currency_decimals("JPY"), 0);
         ck_assert_int_eq(normalize_currency_decimals("KWD"), 3);
+        ck_assert_int_eq(normalize_currency_decimals("AED"), 2); /* the table's ends */
+        ck_assert_int_eq(normalize_currency_decimals("ZAR"), 2);
+        ck_assert_int_eq(normalize_currency_decimals("AAA"), -1);
+        ck_assert_int_eq(normalize_currency_decimals("ZZZ"), -1);
         ck_assert_int_eq(normalize_currency_decimals("eur"), -1);
         ck_assert_uint_eq(normalize_country_count(), 249);
         ck_assert(normalize_country_known("AD"));
