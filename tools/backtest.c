@@ -582,6 +582,7 @@ static int batch_flush(struct engine *e) {
 static int engine_row(void *opaque, const struct offline_row *row) {
         struct engine *e = opaque;
         struct pending *p = e->batch[e->n_batch];
+        size_t len;
 
         if (row->n_values != e->fs.n || !pending_copy(p, row->tx))
                 return fail(e, -EINVAL, "%s: a vector the engine cannot hold",
@@ -595,7 +596,9 @@ static int engine_row(void *opaque, const struct offline_row *row) {
         p->fv.n_values = row->n_values;
         p->fv.values = p->values;
         p->is_fraud = row->is_fraud;
-        snprintf(p->scenario, sizeof(p->scenario), "%s", row->scenario);
+        len = strnlen(row->scenario, sizeof(p->scenario) - 1); /* as snprintf would cut it */
+        memcpy(p->scenario, row->scenario, len);
+        p->scenario[len] = '\0';
         p->line = row->line;
         return ++e->n_batch == BACKTEST_BATCH ? batch_flush(e) : 0;
 }
