@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "lib/bounds.h"
@@ -22,6 +23,15 @@ int64_t fraud_time_mono_ns(void) {
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * INT64_C(1000000000) + ts.tv_nsec;
+}
+
+int64_t fraud_time_cpu_ns(void) {
+        struct rusage u;
+
+        if (getrusage(RUSAGE_SELF, &u) < 0)
+                return 0;
+        return ((int64_t)u.ru_utime.tv_sec + u.ru_stime.tv_sec) * INT64_C(1000000000) +
+               ((int64_t)u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000;
 }
 
 static int64_t floor_div(int64_t a, int64_t b) {

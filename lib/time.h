@@ -25,6 +25,9 @@
 /* Wall clock (CLOCK_REALTIME) and monotonic clock: latency and pacing only. */
 int64_t fraud_time_now_us(void);
 int64_t fraud_time_mono_ns(void);
+/* CPU time of the process so far, every thread, user and system
+ * (getrusage): for throughput per CPU-second on a shared machine. */
+int64_t fraud_time_cpu_ns(void);
 
 /* Days since 1970-01-01 for a civil date, and back (Howard Hinnant's
  * algorithms).  month 1..12, day 1..31. */

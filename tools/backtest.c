@@ -27,7 +27,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "common/schema.h"
 #include "labeler/join.h"
@@ -127,14 +126,8 @@ static uint64_t mono_ns(void) {
         return (uint64_t)fraud_time_mono_ns();
 }
 
-/* CPU time of the process so far (every thread), user and system. */
 static uint64_t cpu_ns(void) {
-        struct rusage u;
-
-        if (getrusage(RUSAGE_SELF, &u) < 0)
-                return 0;
-        return (uint64_t)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000000000u +
-               (uint64_t)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1000u;
+        return (uint64_t)fraud_time_cpu_ns();
 }
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
