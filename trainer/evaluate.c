@@ -4,8 +4,9 @@
  * Design.  Every ranking metric walks the payments once in descending score
  * order, one group of equal scores at a time: ties are handled by the
  * group, never by where a sort happened to put them.  The order is computed
- * by qsort on (score, index) pairs, so it is total and deterministic.
- * Memory: one array of n pairs (or n card-day records) per call, freed
+ * by a stable radix sort of (score, index) pairs, so it is total and
+ * deterministic: score descending, then index.
+ * Memory: two arrays of n pairs (or one of n card-day records) per call, freed
  * before returning.
  */
 #include "trainer/evaluate.h"
@@ -23,17 +24,54 @@ struct ranked {
         size_t idx;
 };
 
-static int ranked_cmp(const void *a, const void *b) {
-        const struct ranked *x = a, *y = b;
+/* The sort key of a finite score: ascending as the score descends, and
+ * one key for -0.0 and 0.0, which compare equal. */
+static uint64_t ranked_key(double score) {
+        uint64_t b;
 
-        if (x->score != y->score)
-                return x->score > y->score ? -1 : 1;
-        return (x->idx > y->idx) - (x->idx < y->idx);
+        if (score == 0.0)
+                score = 0.0;
+        memcpy(&b, &score, sizeof(b));
+        b = b >> 63 ? ~b : b | UINT64_C(1) << 63; /* ascending with the score */
+        return ~b;
+}
+
+/* Sorts v by score, high first, ties in index order: a stable least
+ * significant digit radix sort (eight passes of a byte, those where every
+ * key has the same byte skipped) of pairs that start in index order.
+ * tmp: n pairs of scratch. */
+static void ranked_sort(struct ranked *v, struct ranked *tmp, size_t n) {
+        size_t count[8][256] = {{0}};
+        struct ranked *from = v, *to = tmp, *t;
+
+        for (size_t i = 0; i < n; i++) {
+                uint64_t k = ranked_key(v[i].score);
+
+                for (int d = 0; d < 8; d++)
+                        count[d][(k >> (8 * d)) & 0xff]++;
+        }
+        for (int d = 0; d < 8; d++) {
+                size_t at = 0;
+
+                if (count[d][(ranked_key(v[0].score) >> (8 * d)) & 0xff] == n)
+                        continue; /* one byte for all: the pass would change nothing */
+                for (int b = 0; b < 256; b++) {
+                        size_t c = count[d][b];
+
+                        count[d][b] = at;
+                        at += c;
+                }
+                for (size_t i = 0; i < n; i++)
+                        to[count[d][(ranked_key(from[i].score) >> (8 * d)) & 0xff]++] = from[i];
+                t = from, from = to, to = t;
+        }
+        if (from != v)
+                memcpy(v, from, n * sizeof(*v));
 }
 
 /* The payments high score first; NULL with *r set on failure. */
 static struct ranked *ranked_new(const double *score, size_t n, int *r) {
-        struct ranked *v = malloc((n ? n : 1) * sizeof(*v));
+        struct ranked *v = malloc((n ? 2 * n : 1) * sizeof(*v));
 
         *r = 0;
         if (!v) {
@@ -48,7 +86,8 @@ static struct ranked *ranked_new(const double *score, size_t n, int *r) {
                 }
                 v[i] = (struct ranked){score[i], i};
         }
-        qsort(v, n, sizeof(*v), ranked_cmp);
+        if (n > 0)
+                ranked_sort(v, v + n, n);
         return v;
 }
 

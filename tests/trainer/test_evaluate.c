@@ -301,7 +301,44 @@ START_TEST(test_evaluate_rank_orders_high_first_ties_by_index) {
 }
 END_TEST
 
+/* The order a comparison sort gives: score descending, then index. */
+static const double *ref_scores;
+
+static int ref_order(const void *a, const void *b) {
+        size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+        if (ref_scores[x] != ref_scores[y])
+                return ref_scores[x] > ref_scores[y] ? -1 : 1;
+        return (x > y) - (x < y);
+}
+
+START_TEST(test_evaluate_rank_equals_a_comparison_sort) {
+        static double s[5000];
+        static size_t idx[5000], want[5000];
+        const double pool[] = {0.0, -0.0, 1.0, -1.0, 0.5, 1e-300, -1e-300, 4.9e-324, 1e300, -2.5};
+        uint64_t x = 88172645463325252u;
+
+        for (int round = 0; round < 300; round++) {
+                size_t n = 1 + (size_t)(x % (round % 10 == 0 ? 5000 : 60));
+
+                for (size_t i = 0; i < n; i++) { /* ties, signed zeros, extremes, then random */
+                        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                        s[i] = round % 3 == 0   ? pool[x % N(pool)]
+                               : round % 3 == 1 ? (double)(x % 7) / 4.0 - 0.5
+                                                : (double)(int64_t)x / 1e15;
+                        want[i] = i;
+                }
+                ref_scores = s;
+                qsort(want, n, sizeof(size_t), ref_order);
+                evaluate_rank(s, idx, n);
+                for (size_t i = 0; i < n; i++)
+                        ck_assert_uint_eq(idx[i], want[i]);
+        }
+}
+END_TEST
+
 TESTING_MAIN("evaluate", test_evaluate_auc_of_distinct_scores,
+             test_evaluate_rank_equals_a_comparison_sort,
              test_evaluate_auc_counts_tied_pair_as_half,
              test_evaluate_average_precision_of_distinct_scores,
              test_evaluate_average_precision_takes_tied_scores_as_one_step,
