@@ -14,6 +14,20 @@
  *                  u8 id length, id; u16 original length, original bytes
  *
  * Applied statements keep their id (for duplicates) and drop their bytes.
+ *
+ * A store that lends its records (record_lend, the in-memory one) is not
+ * copied from: j->rec points into the stored bytes, and a change that
+ * leaves everything after the fixed-size head alone (a Score, maturity,
+ * a label, a new due time: the common case) rewrites the head in place,
+ * with no encode and no put.  A change of the card, the features or the
+ * statements (rec->reshaped) encodes the whole record into j->wbuf and
+ * puts it, as with a store that copies; a new record is encoded straight
+ * into the bytes the store allocates for it (record_alloc).
+ *
+ * A FeatureVector or a Score is read in place when it is plainly well
+ * formed and valid (features_peek(), score_peek()); anything else goes
+ * through protobuf-c's unpack and the checks, which alone decide what is
+ * rejected.
  */
 #include "labeler/join.h"
 
@@ -33,6 +47,7 @@
 
 #define JOIN_NONE           INT64_MAX /* no due entry */
 #define JOIN_RECORD_VERSION 1
+#define JOIN_RECORD_HEAD    22 /* version .. due_us: the bytes rewritten in place */
 #define JOIN_CLOCK_BYTES    16
 
 /* Worst encoded record, checked against its named limit. */
@@ -63,7 +78,10 @@ struct join_statement {
 };
 
 struct join_record {
-        bool is_new; /* not in the store yet */
+        bool is_new;   /* not in the store yet */
+        bool reshaped; /* card, features or statements changed since the load */
+        uint8_t *lent; /* the stored bytes, when the store lends them */
+        size_t lent_len;
         uint8_t flags, value, status, decision, n, card_len;
         int64_t tx_us;  /* of the transaction; a hint until REC_FEATURES */
         int64_t due_us; /* of its entry in the due index, or JOIN_NONE */
@@ -161,17 +179,22 @@ static uint64_t get_uint(struct join_reader *r, size_t n) {
         return v;
 }
 
+static void record_encode_head(const struct join_record *rec, struct join_writer *w) {
+        put_uint(w, JOIN_RECORD_VERSION, 1);
+        put_uint(w, rec->flags, 1);
+        put_uint(w, rec->value, 1);
+        put_uint(w, rec->status, 1);
+        put_uint(w, rec->decision, 1);
+        put_uint(w, rec->n, 1);
+        put_uint(w, (uint64_t)rec->tx_us, 8);
+        put_uint(w, (uint64_t)rec->due_us, 8);
+}
+
 static size_t record_encode(const struct join_record *rec, uint8_t *buf, size_t cap) {
         struct join_writer w = {buf, 0, cap};
 
-        put_uint(&w, JOIN_RECORD_VERSION, 1);
-        put_uint(&w, rec->flags, 1);
-        put_uint(&w, rec->value, 1);
-        put_uint(&w, rec->status, 1);
-        put_uint(&w, rec->decision, 1);
-        put_uint(&w, rec->n, 1);
-        put_uint(&w, (uint64_t)rec->tx_us, 8);
-        put_uint(&w, (uint64_t)rec->due_us, 8);
+        record_encode_head(rec, &w);
+        assert(w.len == JOIN_RECORD_HEAD);
         put_uint(&w, rec->card_len, 1);
         put_bytes(&w, rec->card, rec->card_len);
         put_uint(&w, rec->features_len, 4);
@@ -228,6 +251,15 @@ static int record_decode(const uint8_t *buf, size_t len, struct join_record *rec
         for (int i = 0; i < rec->n && !r.bad; i++)
                 statement_decode(&r, &rec->st[i]);
         return r.bad || r.pos != len ? -EBADMSG : 0;
+}
+
+/* The length record_encode() gives. */
+static size_t record_size(const struct join_record *rec) {
+        size_t n = JOIN_RECORD_HEAD + 1 + rec->card_len + 4 + rec->features_len;
+
+        for (int i = 0; i < rec->n; i++)
+                n += 25 + rec->st[i].id_len + rec->st[i].original_len;
+        return n;
 }
 
 /* ---- clock and watermark ---- */
@@ -434,6 +466,7 @@ static int statement_reject(struct join *j, int i, enum join_reject_reason why, 
         };
 
         s->applied = 1;
+        j->rec.reshaped = true;
         return reject_send(j, &r, tag, "%.*s: %s", (int)s->id_len, s->id,
                            why == JOIN_REJECT_AFTER_HORIZON
                                    ? "made after the transaction's horizon"
@@ -481,6 +514,7 @@ static int statement_apply(struct join *j, int i, int64_t t, void *tag) {
         s->applied = 1;
         s->original = NULL;
         s->original_len = 0;
+        rec->reshaped = true;
         if (statement_says_fraud(s)) {
                 if (rec->value == FRAUD__LABEL_VALUE__LABEL_VALUE_FRAUD) {
                         j->k.chargebacks_repeated++;
@@ -551,13 +585,18 @@ static int record_advance(struct join *j, int64_t wm, void *tag) {
 
 /* ---- the store ---- */
 
-/* Loads the record of id into j->rec: 1, or 0 with an empty new record. */
+/* Loads the record of id into j->rec (borrowing the store's bytes when it
+ * lends them): 1, or 0 with an empty new record. */
 static int record_load(struct join *j, const char *id, size_t id_len) {
-        int n = j->store.record_get(j->store.ctx, id, id_len, j->rbuf, sizeof(j->rbuf));
+        uint8_t *buf = j->rbuf;
+        int n = j->store.record_lend
+                        ? j->store.record_lend(j->store.ctx, id, id_len, &buf)
+                        : j->store.record_get(j->store.ctx, id, id_len, buf, sizeof(j->rbuf));
 
         memcpy(j->id, id, id_len);
         j->id[id_len] = '\0';
-        memset(&j->rec, 0, sizeof(j->rec));
+        /* Statements past rec.n are never read: each is written whole. */
+        memset(&j->rec, 0, offsetof(struct join_record, st));
         j->rec.due_us = JOIN_NONE;
         j->rec.is_new = true;
         if (n == -ENOENT)
@@ -565,7 +604,39 @@ static int record_load(struct join *j, const char *id, size_t id_len) {
         if (n < 0)
                 return n;
         j->rec.is_new = false;
-        return record_decode(j->rbuf, (size_t)n, &j->rec) < 0 ? -EBADMSG : 1;
+        if (j->store.record_lend) {
+                j->rec.lent = buf;
+                j->rec.lent_len = (size_t)n;
+        }
+        return record_decode(buf, (size_t)n, &j->rec) < 0 ? -EBADMSG : 1;
+}
+
+/* Writes the record back: its head in place when nothing after it changed
+ * in lent bytes; a new one straight into the store's bytes when it lends
+ * them (nothing of it points into the store); else all of it through
+ * j->wbuf and record_put. */
+static int record_write(struct join *j, size_t id_len) {
+        struct join_record *rec = &j->rec;
+        struct join_writer w = {rec->lent, 0, JOIN_RECORD_HEAD};
+        size_t len, n = 0;
+        uint8_t *p;
+        int r;
+
+        if (rec->lent && !rec->reshaped) {
+                assert(record_size(rec) == rec->lent_len);
+                record_encode_head(rec, &w);
+                return 0;
+        }
+        if (rec->is_new && j->store.record_alloc) {
+                len = record_size(rec);
+                r = j->store.record_alloc(j->store.ctx, j->id, id_len, len, &p);
+                if (r >= 0)
+                        n = record_encode(rec, p, len);
+                assert(r < 0 || n == len);
+                return r;
+        }
+        return j->store.record_put(j->store.ctx, j->id, id_len, j->wbuf,
+                                   record_encode(rec, j->wbuf, sizeof(j->wbuf)));
 }
 
 static int record_save(struct join *j) {
@@ -582,8 +653,7 @@ static int record_save(struct join *j) {
                 rec->due_us = next;
         }
         if (r >= 0)
-                r = j->store.record_put(j->store.ctx, j->id, id_len, j->wbuf,
-                                        record_encode(rec, j->wbuf, sizeof(j->wbuf)));
+                r = record_write(j, id_len);
         if (r >= 0 && rec->is_new) {
                 rec->is_new = false;
                 j->records++;
@@ -618,6 +688,187 @@ static int record_settle(struct join *j, int64_t wm, void *tag) {
         return r == 1 ? record_remove(j) : record_save(j);
 }
 
+/* ---- the light read ----
+ *
+ * Of a FeatureVector the join needs the id, the schema version, the
+ * transaction's card_hash and event time, of a Score five small fields;
+ * protobuf-c's unpack copies every field into the arena (the feature
+ * values most, a packed double each).  peek_message() reads a message
+ * that is plainly well formed in place and declines anything else, which
+ * then goes through protobuf-c as before.  Plainly well formed: only the
+ * message's own fields, each with its declared wire type (a repeated
+ * double packed or not), a singular field at most once (protobuf-c would
+ * keep the last, or merge a message), tags in their shortest form, varints
+ * of at most 10 bytes, lengths of at most 3 bytes and within the message.
+ * protobuf-c unpacks such a message with the same values: it checks no
+ * UTF-8, a uint32 or an enum keeps the low 32 bits of its varint, an int64
+ * all of them (bits past 64 dropped), a bool is whether any of its
+ * varint's bytes has a bit set.  The peeks then take only what the checks
+ * after protobuf-c would accept (ids without a NUL, so that their C strings
+ * are the same), and inputs within the size limits (far below the arena's
+ * limit), so every rejection still comes from protobuf-c and the checks. */
+
+enum { WIRE_VARINT = 0, WIRE_I64 = 1, WIRE_LEN = 2 };
+
+/* What a field must be; PEEK_NONE: not a field of the message. */
+enum peek_kind {
+        PEEK_NONE = 0,
+        PEEK_VARINT,  /* an integer, enum or bool */
+        PEEK_I64,     /* a double */
+        PEEK_LEN,     /* a string or a message */
+        PEEK_DOUBLES, /* repeated double */
+        PEEK_STRINGS, /* repeated string */
+};
+
+#define PEEK_FIELDS 21 /* field numbers 0..20: a tag of at most 2 bytes */
+
+/* A field as read: p and len are a varint's bytes with its value v, or a
+ * length-delimited field's contents. */
+struct peek_field {
+        uint64_t v;
+        const uint8_t *p;
+        size_t len;
+};
+
+/* A message as read: f[i] is set when bit i of seen is. */
+struct peek_message {
+        uint32_t seen;
+        struct peek_field f[PEEK_FIELDS];
+};
+
+static const uint8_t peek_feature_vector[PEEK_FIELDS] = {
+        [1] = PEEK_VARINT,  /* schema_version */
+        [2] = PEEK_LEN,     /* transaction_id */
+        [3] = PEEK_LEN,     /* transaction */
+        [4] = PEEK_VARINT,  /* feature_schema_hash */
+        [5] = PEEK_DOUBLES, /* values */
+        [6] = PEEK_VARINT,  /* velocity_time_us */
+};
+
+static const uint8_t peek_transaction[PEEK_FIELDS] = {
+        [1] = PEEK_VARINT,  [2] = PEEK_LEN,     [3] = PEEK_VARINT, [4] = PEEK_VARINT,
+        [5] = PEEK_LEN,     [6] = PEEK_LEN,     [7] = PEEK_LEN,    [8] = PEEK_LEN,
+        [9] = PEEK_LEN,     [10] = PEEK_LEN,    [11] = PEEK_LEN,   [12] = PEEK_VARINT,
+        [13] = PEEK_LEN,    [14] = PEEK_VARINT, [15] = PEEK_LEN,   [16] = PEEK_LEN,
+        [17] = PEEK_VARINT,
+};
+
+static const uint8_t peek_score[PEEK_FIELDS] = {
+        [1] = PEEK_VARINT,   [2] = PEEK_LEN,     [3] = PEEK_LEN,     [4] = PEEK_VARINT,
+        [5] = PEEK_VARINT,   [6] = PEEK_LEN,     [7] = PEEK_VARINT,  [8] = PEEK_I64,
+        [9] = PEEK_VARINT,   [10] = PEEK_LEN,    [11] = PEEK_LEN,    [12] = PEEK_LEN,
+        [13] = PEEK_STRINGS, [14] = PEEK_VARINT, [15] = PEEK_VARINT, [16] = PEEK_VARINT,
+        [17] = PEEK_VARINT,  [18] = PEEK_VARINT, [19] = PEEK_VARINT, [20] = PEEK_VARINT,
+};
+
+/* A varint of at most max bytes in p[0..n): its length, 0 when none.  The
+ * value as protobuf-c's parse_uint64() gives it (bits past 64 dropped). */
+static size_t peek_varint(const uint8_t *p, size_t n, size_t max, uint64_t *v) {
+        uint64_t x = 0;
+
+        if (n && !(p[0] & 0x80)) { /* the common case: one byte */
+                *v = p[0];
+                return 1;
+        }
+        for (size_t i = 0; i < n && i < max; i++) {
+                x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+                if (!(p[i] & 0x80)) {
+                        *v = x;
+                        return i + 1;
+                }
+        }
+        return 0;
+}
+
+/* A tag in its shortest form for field numbers 0..31: its length, 0 when
+ * it is not one.  (No message has a field 0.) */
+static size_t peek_tag(const uint8_t *p, size_t n, unsigned *field, unsigned *wire) {
+        if (n >= 1 && !(p[0] & 0x80)) {
+                *field = p[0] >> 3;
+                *wire = p[0] & 7;
+                return 1;
+        }
+        if (n >= 2 && p[1] == 1) {
+                *field = 16 | ((p[0] >> 3) & 0xf);
+                *wire = p[0] & 7;
+                return 2;
+        }
+        return 0;
+}
+
+/* The length of the field of that kind and wire type at p[0..n), its
+ * contents in *f; 0 when it is not one. */
+static size_t peek_field(const uint8_t *p, size_t n, enum peek_kind kind, unsigned wire,
+                         struct peek_field *f) {
+        uint64_t v = 0;
+        size_t k;
+
+        if (wire == WIRE_VARINT && kind == PEEK_VARINT) {
+                k = peek_varint(p, n, 10, &v);
+                *f = (struct peek_field){v, p, k};
+                return k;
+        }
+        if (wire == WIRE_I64 && (kind == PEEK_I64 || kind == PEEK_DOUBLES)) {
+                *f = (struct peek_field){0, p, 8};
+                return n >= 8 ? 8 : 0;
+        }
+        if (wire != WIRE_LEN || (kind != PEEK_LEN && kind != PEEK_DOUBLES && kind != PEEK_STRINGS))
+                return 0;
+        k = peek_varint(p, n, 3, &v);
+        if (!k || v > n - k || (kind == PEEK_DOUBLES && v % 8))
+                return 0;
+        *f = (struct peek_field){0, p + k, v};
+        return k + v;
+}
+
+/* Reads the message in p[0..n) as kinds[] says into *m.  false when it
+ * is not plainly well formed. */
+static bool peek_message(const uint8_t *p, size_t n, const uint8_t *kinds, struct peek_message *m) {
+        uint32_t seen = 0;
+
+        for (size_t at = 0; at < n;) {
+                struct peek_field f;
+                unsigned field, wire;
+                size_t k = peek_tag(p + at, n - at, &field, &wire);
+                enum peek_kind kind = k && field < PEEK_FIELDS ? kinds[field] : PEEK_NONE;
+                bool repeated = kind == PEEK_DOUBLES || kind == PEEK_STRINGS;
+
+                if (kind == PEEK_NONE || (!repeated && seen & (1u << field)))
+                        return false;
+                at += k;
+                k = peek_field(p + at, n - at, kind, wire, &f);
+                if (!k)
+                        return false;
+                if (!repeated)
+                        m->f[field] = f;
+                seen |= 1u << field;
+                at += k;
+        }
+        m->seen = seen;
+        return true;
+}
+
+/* A singular field of a message read; when absent, as protobuf-c's
+ * default: 0, or the empty string. */
+static struct peek_field peek_get(const struct peek_message *m, unsigned field) {
+        return m->seen & (1u << field) ? m->f[field]
+                                       : (struct peek_field){0, (const uint8_t *)"", 0};
+}
+
+/* A string of min..FRAUD_LABELER_ID_MAX bytes without a NUL: protobuf-c's
+ * C string of it has the same bytes and length. */
+static bool peek_string(const struct peek_field *f, size_t min) {
+        return f->len >= min && f->len <= FRAUD_LABELER_ID_MAX && !memchr(f->p, 0, f->len);
+}
+
+/* A bool's varint as protobuf-c reads it: set when any bit of it is. */
+static bool peek_bool(const struct peek_field *f) {
+        for (size_t i = 0; i < f->len; i++)
+                if (f->p[i] & 0x7f)
+                        return true;
+        return false;
+}
+
 /* ---- inputs ---- */
 
 static bool id_ok(const char *id) {
@@ -629,6 +880,22 @@ static bool id_ok(const char *id) {
 static bool time_ok(int64_t t) {
         return t > 0 && t <= FRAUD_LABELER_TIME_US_MAX;
 }
+
+/* An id read in place, NUL-terminated. */
+static const char *id_copy(const struct peek_field *f, char id[FRAUD_LABELER_ID_MAX + 1]) {
+        memcpy(id, f->p, f->len);
+        id[f->len] = '\0';
+        return id;
+}
+
+/* What the join keeps of a valid FeatureVector (borrowed from the input
+ * or from its unpacked message). */
+struct join_features {
+        const char *id; /* NUL-terminated */
+        const char *card;
+        size_t card_len;
+        int64_t event_us;
+};
 
 static int features_check(const struct join *j, const Fraud__FeatureVector *fv, size_t size) {
         if (!fv)
@@ -646,16 +913,43 @@ static int features_check(const struct join *j, const Fraud__FeatureVector *fv, 
         return -1;
 }
 
+/* Reads a FeatureVector in place when it is plainly well formed and
+ * features_check() would accept it: true with *out filled (the id in
+ * id[]), false to leave it to protobuf-c. */
+static bool features_peek(const struct join *j, const struct join_input *in,
+                          char id[FRAUD_LABELER_ID_MAX + 1], struct join_features *out) {
+        struct peek_message fv, tx;
+        struct peek_field tx_id, card, event;
+
+        if (in->size > j->cfg.features_bytes_max ||
+            !peek_message(in->data, in->size, peek_feature_vector, &fv) ||
+            (uint32_t)peek_get(&fv, 1).v != FEATURE_VECTOR_SCHEMA_VERSION || !(fv.seen & (1u << 3)))
+                return false;
+        tx_id = peek_get(&fv, 2);
+        if (!peek_string(&tx_id, 1))
+                return false;
+        if (j->store.record_prefetch) /* its record comes while the transaction is read */
+                j->store.record_prefetch(j->store.ctx, (const char *)tx_id.p, tx_id.len);
+        if (!peek_message(fv.f[3].p, fv.f[3].len, peek_transaction, &tx))
+                return false;
+        card = peek_get(&tx, 6);
+        event = peek_get(&tx, 3);
+        if (!peek_string(&card, 0) || !time_ok((int64_t)event.v))
+                return false;
+        *out = (struct join_features){id_copy(&tx_id, id), (const char *)card.p, card.len,
+                                      (int64_t)event.v};
+        return true;
+}
+
 static int features_apply(struct join *j, const struct join_input *in,
-                          const Fraud__FeatureVector *fv) {
-        const Fraud__Transaction *t = fv->transaction;
+                          const struct join_features *f) {
         int r;
 
-        clock_observe(j, t->event_time_us);
-        if (join_passed(j, t->event_time_us + j->cfg.horizon_us))
-                return reject_input(j, in, JOIN_REJECT_TOO_OLD, fv->transaction_id,
+        clock_observe(j, f->event_us);
+        if (join_passed(j, f->event_us + j->cfg.horizon_us))
+                return reject_input(j, in, JOIN_REJECT_TOO_OLD, f->id,
                                     "transaction older than the horizon behind the watermark");
-        r = record_load(j, fv->transaction_id, strlen(fv->transaction_id));
+        r = record_load(j, f->id, strlen(f->id));
         if (r < 0)
                 return r;
         if (j->rec.flags & REC_FEATURES) {
@@ -663,9 +957,10 @@ static int features_apply(struct join *j, const struct join_input *in,
                 return 0;
         }
         j->rec.flags |= REC_FEATURES;
-        j->rec.tx_us = t->event_time_us;
-        j->rec.card = t->card_hash;
-        j->rec.card_len = (uint8_t)strlen(t->card_hash);
+        j->rec.reshaped = true;
+        j->rec.tx_us = f->event_us;
+        j->rec.card = f->card;
+        j->rec.card_len = (uint8_t)f->card_len;
         j->rec.features = in->data;
         j->rec.features_len = (uint32_t)in->size;
         j->k.features++;
@@ -673,19 +968,31 @@ static int features_apply(struct join *j, const struct join_input *in,
 }
 
 static int join_features(struct join *j, const struct join_input *in) {
-        Fraud__FeatureVector *fv = fraud__feature_vector__unpack(&j->alloc, in->size, in->data);
-        int why = features_check(j, fv, in->size);
-        int r;
+        char id[FRAUD_LABELER_ID_MAX + 1];
+        struct join_features f;
+        Fraud__FeatureVector *fv;
+        int why;
 
+        if (features_peek(j, in, id, &f))
+                return features_apply(j, in, &f);
+        fv = fraud__feature_vector__unpack(&j->alloc, in->size, in->data);
+        why = features_check(j, fv, in->size);
         if (why >= 0)
-                r = reject_input(j, in, (enum join_reject_reason)why,
-                                 fv && id_ok(fv->transaction_id) ? fv->transaction_id : NULL,
-                                 "invalid FeatureVector");
-        else
-                r = features_apply(j, in, fv);
-        fraud__feature_vector__free_unpacked(fv, &j->alloc);
-        return r;
+                return reject_input(j, in, (enum join_reject_reason)why,
+                                    fv && id_ok(fv->transaction_id) ? fv->transaction_id : NULL,
+                                    "invalid FeatureVector");
+        f = (struct join_features){fv->transaction_id, fv->transaction->card_hash,
+                                   strlen(fv->transaction->card_hash),
+                                   fv->transaction->event_time_us};
+        return features_apply(j, in, &f); /* fv goes with the arena's reset */
 }
+
+/* What the join keeps of a valid Score. */
+struct join_score {
+        const char *id; /* NUL-terminated */
+        int64_t event_us;
+        int decision;
+};
 
 static int score_check(const Fraud__Score *s) {
         if (!s)
@@ -705,19 +1012,46 @@ static int score_check(const Fraud__Score *s) {
         return -1;
 }
 
-static int score_apply(struct join *j, const struct join_input *in, const Fraud__Score *s) {
+/* As features_peek(), for a Score and score_check(). */
+static bool score_peek(const struct join_input *in, char id[FRAUD_LABELER_ID_MAX + 1],
+                       struct join_score *out) {
+        struct peek_message s;
+        struct peek_field tx_id, shadow;
+        int64_t event_us;
+        int32_t decision;
+
+        /* A Score is far smaller; a larger one is left to protobuf-c. */
+        if (in->size > FRAUD_LABELER_FEATURES_BYTES_MAX ||
+            !peek_message(in->data, in->size, peek_score, &s))
+                return false;
+        tx_id = peek_get(&s, 2);
+        shadow = peek_get(&s, 15);
+        event_us = (int64_t)peek_get(&s, 4).v;
+        decision = (int32_t)(uint32_t)peek_get(&s, 7).v;
+        if ((uint32_t)peek_get(&s, 1).v != SCORE_SCHEMA_VERSION || !peek_string(&tx_id, 1) ||
+            !time_ok(event_us) ||
+            (decision != FRAUD__DECISION__DECISION_ALLOW &&
+             decision != FRAUD__DECISION__DECISION_REVIEW &&
+             decision != FRAUD__DECISION__DECISION_BLOCK) ||
+            peek_bool(&shadow))
+                return false;
+        *out = (struct join_score){id_copy(&tx_id, id), event_us, decision};
+        return true;
+}
+
+static int score_apply(struct join *j, const struct join_input *in, const struct join_score *s) {
         int r;
 
-        clock_observe(j, s->event_time_us);
-        r = record_load(j, s->transaction_id, strlen(s->transaction_id));
+        clock_observe(j, s->event_us);
+        r = record_load(j, s->id, strlen(s->id));
         if (r < 0)
                 return r;
-        if (r == 0 && join_passed(j, s->event_time_us + j->cfg.horizon_us)) {
+        if (r == 0 && join_passed(j, s->event_us + j->cfg.horizon_us)) {
                 j->k.scores_late++;
                 return 0;
         }
         if (r == 0)
-                j->rec.tx_us = s->event_time_us;
+                j->rec.tx_us = s->event_us;
         if (j->rec.flags & REC_SCORE) {
                 j->k.scores_duplicate++;
                 return 0;
@@ -730,18 +1064,21 @@ static int score_apply(struct join *j, const struct join_input *in, const Fraud_
 }
 
 static int join_score(struct join *j, const struct join_input *in) {
-        Fraud__Score *s = fraud__score__unpack(&j->alloc, in->size, in->data);
-        int why = score_check(s);
-        int r;
+        char id[FRAUD_LABELER_ID_MAX + 1];
+        struct join_score sc;
+        Fraud__Score *s;
+        int why;
 
+        if (score_peek(in, id, &sc))
+                return score_apply(j, in, &sc);
+        s = fraud__score__unpack(&j->alloc, in->size, in->data);
+        why = score_check(s);
         if (why >= 0)
-                r = reject_input(j, in, (enum join_reject_reason)why,
-                                 s && id_ok(s->transaction_id) ? s->transaction_id : NULL,
-                                 "invalid Score");
-        else
-                r = score_apply(j, in, s);
-        fraud__score__free_unpacked(s, &j->alloc);
-        return r;
+                return reject_input(j, in, (enum join_reject_reason)why,
+                                    s && id_ok(s->transaction_id) ? s->transaction_id : NULL,
+                                    "invalid Score");
+        sc = (struct join_score){s->transaction_id, s->event_time_us, s->decision};
+        return score_apply(j, in, &sc); /* s goes with the arena's reset */
 }
 
 static int chargeback_check(const Fraud__Chargeback *c, size_t size) {
@@ -776,6 +1113,7 @@ static bool statement_seen(const struct join_record *rec, const char *id) {
 static void statement_add(struct join *j, const struct join_input *in, const Fraud__Chargeback *c) {
         struct join_statement *s = &j->rec.st[j->rec.n++];
 
+        j->rec.reshaped = true;
         *s = (struct join_statement){
                 .event_us = c->event_time_us,
                 .offset = in->offset,
@@ -829,8 +1167,7 @@ static int join_chargeback(struct join *j, const struct join_input *in) {
                                  "invalid Chargeback");
         else
                 r = chargeback_apply(j, in, c);
-        fraud__chargeback__free_unpacked(c, &j->alloc);
-        return r;
+        return r; /* c goes with the arena's reset */
 }
 
 int join_input(struct join *j, const struct join_input *in) {

@@ -173,7 +173,20 @@ struct join_due {
 struct join_store {
         /* Copies the record of id into buf (cap bytes): its length, or -ENOENT. */
         int (*record_get)(void *ctx, const char *id, size_t id_len, void *buf, size_t cap);
+        /* Optional (NULL: the core copies with record_get and writes back
+         * with record_put).  Lends the stored bytes of id's record instead:
+         * their length, or -ENOENT.  They stay valid until the next
+         * record_put, record_alloc or record_del, and the core may change them in place
+         * without changing their length; such a change needs no
+         * record_put. */
+        int (*record_lend)(void *ctx, const char *id, size_t id_len, uint8_t **out);
+        /* Optional: a hint that the record of id is wanted next, given
+         * while the rest of its input is read. */
+        void (*record_prefetch)(void *ctx, const char *id, size_t id_len);
         int (*record_put)(void *ctx, const char *id, size_t id_len, const void *v, size_t len);
+        /* Optional: as record_put() of len bytes that the core then writes
+         * at *out (lent until its next store call), instead of copying. */
+        int (*record_alloc)(void *ctx, const char *id, size_t id_len, size_t len, uint8_t **out);
         int (*record_del)(void *ctx, const char *id, size_t id_len);
         int (*due_put)(void *ctx, int64_t due_us, const char *id, size_t id_len);
         /* May be lazy (a no-op): stale entries are skipped by the core. */

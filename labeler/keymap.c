@@ -6,10 +6,13 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "lib/hash.h"
 
-#define KEYMAP_SLOTS_MIN 64
+#define KEYMAP_SLOTS_MIN  64
+#define KEYMAP_HUGE_BYTES (2u << 20) /* a huge page */
+#define KEYMAP_MEMO_BYTES 64         /* longest key whose hash is remembered */
 
 struct keymap_item {
         uint64_t hash;
@@ -29,7 +32,29 @@ struct keymap {
         struct keymap_slot *slots;
         size_t cap, count, bytes; /* cap: a power of two */
         size_t keys_max, bytes_max;
+        /* The key last hashed by a lend or a change, and its hash: the
+         * same key often comes twice in a row (a put after a lend that
+         * found nothing, a lend after a put). */
+        uint8_t memo[KEYMAP_MEMO_BYTES];
+        size_t memo_len; /* SIZE_MAX: none */
+        uint64_t memo_hash;
 };
+
+/* A zeroed table of cap slots.  A large one asks for huge pages: a
+ * lookup lands on a random slot, and with small pages it misses the TLB
+ * as well as the cache. */
+static struct keymap_slot *keymap_slots_new(size_t cap) {
+        size_t bytes = cap * sizeof(struct keymap_slot);
+        void *p;
+
+        if (bytes < KEYMAP_HUGE_BYTES)
+                return calloc(cap, sizeof(struct keymap_slot));
+        p = aligned_alloc(KEYMAP_HUGE_BYTES, bytes); /* cap is a power of two */
+        if (!p)
+                return NULL;
+        (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, small pages */
+        return memset(p, 0, bytes);
+}
 
 int keymap_new(size_t keys_max, size_t bytes_max, struct keymap **out) {
         struct keymap *m;
@@ -40,13 +65,14 @@ int keymap_new(size_t keys_max, size_t bytes_max, struct keymap **out) {
         if (!m)
                 return -ENOMEM;
         m->cap = KEYMAP_SLOTS_MIN;
-        m->slots = calloc(m->cap, sizeof(*m->slots));
+        m->slots = keymap_slots_new(m->cap);
         if (!m->slots) {
                 free(m);
                 return -ENOMEM;
         }
         m->keys_max = keys_max;
         m->bytes_max = bytes_max;
+        m->memo_len = SIZE_MAX;
         *out = m;
         return 0;
 }
@@ -98,9 +124,71 @@ int keymap_get(const struct keymap *m, const void *key, size_t key_len, struct k
         return 1;
 }
 
+static uint64_t keymap_hash_memo(struct keymap *m, const void *key, size_t key_len) {
+        uint64_t h;
+
+        if (key_len == m->memo_len && memcmp(key, m->memo, key_len) == 0)
+                return m->memo_hash;
+        h = fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len);
+        if (key_len <= sizeof(m->memo)) {
+                memcpy(m->memo, key, key_len);
+                m->memo_len = key_len;
+                m->memo_hash = h;
+        }
+        return h;
+}
+
+uint8_t *keymap_value(struct keymap *m, const void *key, size_t key_len, size_t *value_len) {
+        struct keymap_item *it =
+                m->slots[keymap_find(m, keymap_hash_memo(m, key, key_len), key, key_len)].it;
+
+        if (!it || it->removed)
+                return NULL;
+        *value_len = it->value_len;
+        return it->data + it->key_len;
+}
+
+uint64_t keymap_hash(const void *key, size_t key_len) {
+        return fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len);
+}
+
+void keymap_prefetch_slot(const struct keymap *m, uint64_t hash) {
+        __builtin_prefetch(&m->slots[hash & (m->cap - 1)]);
+}
+
+void keymap_prefetch(struct keymap *m, const void *key, size_t key_len) {
+        keymap_prefetch_slot(m, keymap_hash_memo(m, key, key_len));
+}
+
+/* The item of the first slot of hash's run that has its hash (the one a
+ * lookup most likely wants), or NULL. */
+static const struct keymap_item *keymap_guess(const struct keymap *m, uint64_t hash) {
+        size_t mask = m->cap - 1;
+
+        for (size_t i = hash & mask; m->slots[i].it; i = (i + 1) & mask)
+                if (m->slots[i].hash == hash)
+                        return m->slots[i].it;
+        return NULL;
+}
+
+void keymap_prefetch_item(const struct keymap *m, uint64_t hash) {
+        const struct keymap_item *it = keymap_guess(m, hash);
+
+        if (it)
+                __builtin_prefetch(it);
+}
+
+void keymap_prefetch_value(const struct keymap *m, uint64_t hash) {
+        const struct keymap_item *it = keymap_guess(m, hash);
+        size_t size = it ? sizeof(*it) + it->key_len + it->value_len : 0;
+
+        for (size_t at = 64; at < size; at += 64) /* the head's line came before */
+                __builtin_prefetch((const uint8_t *)it + at);
+}
+
 static int keymap_grow(struct keymap *m) {
         size_t cap = m->cap * 2;
-        struct keymap_slot *slots = calloc(cap, sizeof(*slots));
+        struct keymap_slot *slots = keymap_slots_new(cap);
         struct keymap_slot *old = m->slots;
         size_t old_cap = m->cap;
 
@@ -116,12 +204,13 @@ static int keymap_grow(struct keymap *m) {
         return 0;
 }
 
-int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *value,
-               size_t value_len, bool removed) {
-        uint64_t h = fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len);
+/* Inserts or replaces key's entry with room for vlen bytes of value, not
+ * written: 0 with *out, -ENOBUFS beyond the limits, -ENOMEM. */
+static int keymap_place(struct keymap *m, const void *key, size_t key_len, size_t vlen,
+                        bool removed, struct keymap_item **out) {
+        uint64_t h = keymap_hash_memo(m, key, key_len);
         size_t i = keymap_find(m, h, key, key_len);
         struct keymap_item *old = m->slots[i].it, *it;
-        size_t vlen = removed ? 0 : value_len;
         size_t before = old ? old->key_len + old->value_len : 0;
         bool before_kept = false;
 
@@ -140,19 +229,38 @@ int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *va
         *it = (struct keymap_item){
                 .hash = h, .key_len = key_len, .value_len = vlen, .removed = removed};
         memcpy(it->data, key, key_len);
-        if (vlen)
-                memcpy(it->data + key_len, value, vlen);
         free(old);
         m->slots[i] = (struct keymap_slot){h, it};
         m->count += !old && !before_kept;
         m->bytes = m->bytes - before + key_len + vlen;
+        *out = it;
         return 0;
+}
+
+int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *value,
+               size_t value_len, bool removed) {
+        size_t vlen = removed ? 0 : value_len;
+        struct keymap_item *it;
+        int r = keymap_place(m, key, key_len, vlen, removed, &it);
+
+        if (r == 0 && vlen)
+                memcpy(it->data + key_len, value, vlen);
+        return r;
+}
+
+int keymap_reserve(struct keymap *m, const void *key, size_t key_len, size_t value_len,
+                   uint8_t **value) {
+        struct keymap_item *it;
+        int r = keymap_place(m, key, key_len, value_len, false, &it);
+
+        if (r == 0)
+                *value = it->data + key_len;
+        return r;
 }
 
 int keymap_forget(struct keymap *m, const void *key, size_t key_len) {
         size_t mask = m->cap - 1;
-        size_t i =
-                keymap_find(m, fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, key, key_len), key, key_len);
+        size_t i = keymap_find(m, keymap_hash_memo(m, key, key_len), key, key_len);
 
         if (!m->slots[i].it)
                 return 0;

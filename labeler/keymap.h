@@ -34,10 +34,32 @@ void keymap_free(struct keymap *m);
 
 /* 1 with *out filled, 0 when key is absent. */
 int keymap_get(const struct keymap *m, const void *key, size_t key_len, struct keymap_entry *out);
+/* The value of key, lent for reading and for writing in place (its length
+ * stays), until the map next changes; NULL when key is absent or a
+ * tombstone.  Saves a copy out and a put back for a value changed in
+ * place. */
+uint8_t *keymap_value(struct keymap *m, const void *key, size_t key_len, size_t *value_len);
+/* Prefetching, hints only: they change nothing.  For a batch of lookups,
+ * one step per key at a time, each step fetching what the next one reads:
+ * keymap_hash() and keymap_prefetch_slot(), keymap_prefetch_item() (the
+ * head of the item, found from the slot), keymap_prefetch_value() (all of
+ * it, found from the head), then the lookup.  Spaced out like this, the
+ * cache misses of the batch overlap instead of following one another. */
+uint64_t keymap_hash(const void *key, size_t key_len);
+void keymap_prefetch_slot(const struct keymap *m, uint64_t hash);
+void keymap_prefetch_item(const struct keymap *m, uint64_t hash);
+void keymap_prefetch_value(const struct keymap *m, uint64_t hash);
+/* For one lookup: keymap_prefetch_slot() of key, whose hash the next lend
+ * or change of key reuses. */
+void keymap_prefetch(struct keymap *m, const void *key, size_t key_len);
 /* Inserts or replaces key's entry with value (removed: a tombstone, value
  * ignored).  0, -ENOBUFS beyond the limits, -ENOMEM. */
 int keymap_put(struct keymap *m, const void *key, size_t key_len, const void *value,
                size_t value_len, bool removed);
+/* As keymap_put() of value_len bytes that the caller then writes at
+ * *value (lent until the map next changes), instead of copying them. */
+int keymap_reserve(struct keymap *m, const void *key, size_t key_len, size_t value_len,
+                   uint8_t **value);
 /* Forgets key entirely.  1 when it was there, 0 otherwise. */
 int keymap_forget(struct keymap *m, const void *key, size_t key_len);
 

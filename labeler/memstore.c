@@ -1,4 +1,19 @@
-/* memstore.c: see memstore.h.  Heap entries own a copy of their id. */
+/* memstore.c: see memstore.h.
+ *
+ * Records are lent to the core (record_lend), which reads them and changes
+ * their head in place, so a record that keeps its length is neither copied
+ * out nor put back; a new record is written where it is kept
+ * (record_alloc).
+ *
+ * The due heap is 4-ary: a pop sifts down half as many levels as in a
+ * binary heap, and the four children of an entry share one cache line
+ * (16-byte entries; the array starts 3 entries before a 64-byte boundary,
+ * so children 4i+1..4i+4 are aligned).  An entry names its id by a slot
+ * in a pool of FRAUD_LABELER_ID_MAX-byte ids with a free list, instead of
+ * a malloc'd copy per entry; a slot is freed when its entry is taken.
+ * Entries are taken in (due time, id) order whatever the heap's shape:
+ * equal entries are alike, so the core sees the same sequence.
+ */
 #include "labeler/memstore.h"
 
 #include <errno.h>
@@ -10,17 +25,26 @@
 /* Due entries a record may leave in the heap over its life: one per
  * change of its next milestone (inputs and milestones), stale or not. */
 #define MEMSTORE_DUE_PER_RECORD (2 * FRAUD_LABELER_STATEMENTS_MAX + 4)
+#define MEMSTORE_HEAP_MIN       1024
+#define MEMSTORE_HEAP_PAD       3 /* entries before the first child group's line */
+
+_Static_assert(MEMSTORE_DUE_PER_RECORD <= UINT32_MAX / FRAUD_LABELER_MEMORY_RECORDS_MAX,
+               "an id slot fits a u32");
 
 struct memstore_due {
         int64_t due_us;
-        char *id;
+        uint32_t slot; /* of its id in ids */
         uint8_t id_len;
 };
+_Static_assert(sizeof(struct memstore_due) == 16, "four entries per cache line");
 
 struct memstore {
         struct keymap *records;
-        struct memstore_due *heap;
-        size_t n, cap, heap_max;
+        void *heap_mem;            /* owns heap */
+        struct memstore_due *heap; /* heap_mem + MEMSTORE_HEAP_PAD */
+        char (*ids)[FRAUD_LABELER_ID_MAX];
+        uint32_t *free_slots; /* a stack of unused slots of ids */
+        size_t n, cap, heap_max, n_free;
         uint8_t clock[16];
         size_t clock_len; /* 0: none yet */
 };
@@ -46,9 +70,9 @@ int memstore_new(size_t records_max, struct memstore **out) {
 void memstore_free(struct memstore *m) {
         if (!m)
                 return;
-        for (size_t i = 0; i < m->n; i++)
-                free(m->heap[i].id);
-        free(m->heap);
+        free(m->heap_mem);
+        free(m->ids);
+        free(m->free_slots);
         keymap_free(m->records);
         free(m);
 }
@@ -75,11 +99,32 @@ static int memstore_record_get(void *ctx, const char *id, size_t id_len, void *b
         return (int)e.value_len;
 }
 
+static int memstore_record_lend(void *ctx, const char *id, size_t id_len, uint8_t **out) {
+        struct memstore *m = ctx;
+        size_t len;
+
+        *out = keymap_value(m->records, id, id_len, &len);
+        return *out ? (int)len : -ENOENT;
+}
+
+static void memstore_record_prefetch(void *ctx, const char *id, size_t id_len) {
+        struct memstore *m = ctx;
+
+        keymap_prefetch(m->records, id, id_len);
+}
+
 static int memstore_record_put(void *ctx, const char *id, size_t id_len, const void *v,
                                size_t len) {
         struct memstore *m = ctx;
 
         return keymap_put(m->records, id, id_len, v, len, false);
+}
+
+static int memstore_record_alloc(void *ctx, const char *id, size_t id_len, size_t len,
+                                 uint8_t **out) {
+        struct memstore *m = ctx;
+
+        return keymap_reserve(m->records, id, id_len, len, out);
 }
 
 static int memstore_record_del(void *ctx, const char *id, size_t id_len) {
@@ -112,45 +157,63 @@ static int memstore_clock_put(void *ctx, const void *v, size_t len) {
 
 /* ---- the due heap ---- */
 
-static bool due_less(const struct memstore_due *a, const struct memstore_due *b) {
+static bool due_less(const struct memstore *m, const struct memstore_due *a,
+                     const struct memstore_due *b) {
         size_t n = a->id_len < b->id_len ? a->id_len : b->id_len;
         int c;
 
         if (a->due_us != b->due_us)
                 return a->due_us < b->due_us;
-        c = memcmp(a->id, b->id, n);
+        c = memcmp(m->ids[a->slot], m->ids[b->slot], n);
         return c < 0 || (c == 0 && a->id_len < b->id_len);
 }
 
-static void heap_swap(struct memstore_due *h, size_t a, size_t b) {
-        struct memstore_due t = h[a];
+/* Doubles the heap and the id pool; the new slots go to the free list. */
+static int heap_grow(struct memstore *m) {
+        size_t cap = m->cap ? 2 * m->cap : MEMSTORE_HEAP_MIN;
+        size_t bytes = (cap + MEMSTORE_HEAP_PAD) * sizeof(struct memstore_due);
+        void *mem = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        void *ids = mem ? realloc(m->ids, cap * sizeof(*m->ids)) : NULL;
+        uint32_t *free_slots;
 
-        h[a] = h[b];
-        h[b] = t;
+        if (!ids) {
+                free(mem);
+                return -ENOMEM;
+        }
+        m->ids = ids;
+        free_slots = realloc(m->free_slots, cap * sizeof(*free_slots));
+        if (!free_slots) {
+                free(mem);
+                return -ENOMEM;
+        }
+        m->free_slots = free_slots;
+        for (size_t s = cap; s > m->cap; s--)
+                m->free_slots[m->n_free++] = (uint32_t)(s - 1);
+        if (m->n)
+                memcpy((struct memstore_due *)mem + MEMSTORE_HEAP_PAD, m->heap,
+                       m->n * sizeof(*m->heap));
+        free(m->heap_mem);
+        m->heap_mem = mem;
+        m->heap = (struct memstore_due *)mem + MEMSTORE_HEAP_PAD;
+        m->cap = cap;
+        return 0;
 }
 
 static int memstore_due_put(void *ctx, int64_t due_us, const char *id, size_t id_len) {
         struct memstore *m = ctx;
         struct memstore_due e = {.due_us = due_us, .id_len = (uint8_t)id_len};
+        size_t i;
 
         if (m->n == m->heap_max)
                 return -ENOBUFS;
-        if (m->n == m->cap) {
-                size_t cap = m->cap ? 2 * m->cap : 1024;
-                struct memstore_due *h = realloc(m->heap, cap * sizeof(*h));
-                if (!h)
-                        return -ENOMEM;
-                m->heap = h;
-                m->cap = cap;
-        }
-        e.id = malloc(id_len);
-        if (!e.id)
+        if (m->n == m->cap && heap_grow(m) < 0)
                 return -ENOMEM;
-        memcpy(e.id, id, id_len);
-        m->heap[m->n] = e;
-        for (size_t i = m->n++; i > 0 && due_less(&m->heap[i], &m->heap[(i - 1) / 2]);
-             i = (i - 1) / 2)
-                heap_swap(m->heap, i, (i - 1) / 2);
+        e.slot = m->free_slots[--m->n_free];
+        memcpy(m->ids[e.slot], id, id_len);
+        /* Sift up: parents move down into the hole until e fits. */
+        for (i = m->n++; i > 0 && due_less(m, &e, &m->heap[(i - 1) / 4]); i = (i - 1) / 4)
+                m->heap[i] = m->heap[(i - 1) / 4];
+        m->heap[i] = e;
         return 0;
 }
 
@@ -163,42 +226,71 @@ static int memstore_due_del(void *ctx, int64_t due_us, const char *id, size_t id
         return 0;
 }
 
+/* Removes the root: the last entry sifts down from the top. */
 static void heap_pop(struct memstore *m) {
+        struct memstore_due e;
         size_t i = 0;
 
-        free(m->heap[0].id);
-        m->heap[0] = m->heap[--m->n];
+        m->free_slots[m->n_free++] = m->heap[0].slot;
+        e = m->heap[--m->n];
         for (;;) {
-                size_t l = 2 * i + 1, r = l + 1, min = i;
-                if (l < m->n && due_less(&m->heap[l], &m->heap[min]))
-                        min = l;
-                if (r < m->n && due_less(&m->heap[r], &m->heap[min]))
-                        min = r;
-                if (min == i)
-                        return;
-                heap_swap(m->heap, i, min);
+                size_t c = 4 * i + 1, min = c, end = c + 4 < m->n ? c + 4 : m->n;
+                if (c >= m->n)
+                        break;
+                /* The next level's lines, while this one is compared. */
+                for (size_t k = 4 * c + 1; k < 4 * end + 1 && k < m->n; k += 4)
+                        __builtin_prefetch(&m->heap[k]);
+                for (size_t k = c + 1; k < end; k++)
+                        if (due_less(m, &m->heap[k], &m->heap[min]))
+                                min = k;
+                if (!due_less(m, &m->heap[min], &e))
+                        break;
+                m->heap[i] = m->heap[min];
                 i = min;
         }
+        m->heap[i] = e;
 }
 
+/* The core looks up the record of every entry taken, at once, and hands
+ * its features to the sink.  While the heap is popped (its own misses
+ * spacing them out), each entry's record is fetched in three steps, each
+ * reading what the one before fetched: its slot, the head of its item two
+ * pops later, the rest of it two more pops later. */
 static int memstore_due_take(void *ctx, int64_t upto_us, struct join_due *out, size_t max) {
         struct memstore *m = ctx;
+        uint64_t hash[FRAUD_LABELER_ADVANCE_CHUNK];
         size_t n = 0;
 
-        while (n < max && m->n > 0 && m->heap[0].due_us <= upto_us) {
+        if (max > FRAUD_LABELER_ADVANCE_CHUNK)
+                max = FRAUD_LABELER_ADVANCE_CHUNK;
+        for (; n < max && m->n > 0 && m->heap[0].due_us <= upto_us; n++) {
                 out[n].due_us = m->heap[0].due_us;
                 out[n].id_len = m->heap[0].id_len;
-                memcpy(out[n].id, m->heap[0].id, m->heap[0].id_len);
+                memcpy(out[n].id, m->ids[m->heap[0].slot], m->heap[0].id_len);
+                hash[n] = keymap_hash(out[n].id, out[n].id_len);
+                keymap_prefetch_slot(m->records, hash[n]);
+                if (n >= 2)
+                        keymap_prefetch_item(m->records, hash[n - 2]);
+                if (n >= 4)
+                        keymap_prefetch_value(m->records, hash[n - 4]);
                 heap_pop(m);
-                n++;
+                if (m->n) /* the next root's id */
+                        __builtin_prefetch(m->ids[m->heap[0].slot]);
         }
+        for (size_t i = n > 2 ? n - 2 : 0; i < n; i++)
+                keymap_prefetch_item(m->records, hash[i]);
+        for (size_t i = n > 4 ? n - 4 : 0; i < n; i++)
+                keymap_prefetch_value(m->records, hash[i]);
         return (int)n;
 }
 
 void memstore_join_store(struct memstore *m, struct join_store *out) {
         *out = (struct join_store){
                 .record_get = memstore_record_get,
+                .record_lend = memstore_record_lend,
+                .record_prefetch = memstore_record_prefetch,
                 .record_put = memstore_record_put,
+                .record_alloc = memstore_record_alloc,
                 .record_del = memstore_record_del,
                 .due_put = memstore_due_put,
                 .due_del = memstore_due_del,

@@ -1,11 +1,12 @@
 /* memstore.h: the join's state in memory, for the backtest and the tests.
  *
  * Implements labeler/join.h's store interface without RocksDB: records in a
- * keymap (labeler/keymap.h), the due index as a binary min-heap of (due
- * time, transaction id) whose deletes are lazy (join.c skips stale
- * entries when it takes them), the clock in the struct.  Nothing is
- * written anywhere; memory grows with the open records (those within the
- * horizon), bounded by records_max: beyond it a put fails with -ENOBUFS.
+ * keymap (labeler/keymap.h), lent to the core to be read and changed in
+ * place, the due index as a 4-ary min-heap of (due time, transaction id)
+ * whose deletes are lazy (join.c skips stale entries when it takes them),
+ * the clock in the struct.  Nothing is written anywhere; memory grows with
+ * the open records (those within the horizon), bounded by records_max:
+ * beyond it a put fails with -ENOBUFS.
  */
 #ifndef FRAUD_LABELER_MEMSTORE_H
 #define FRAUD_LABELER_MEMSTORE_H

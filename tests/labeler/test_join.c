@@ -696,6 +696,589 @@ START_TEST(test_join_label_pack_embeds_the_feature_vector_as_received) {
 }
 END_TEST
 
+/* ---- the light read of FeatureVectors and Scores ----
+ *
+ * The join reads a plainly well-formed input in place and leaves anything
+ * else to protobuf-c: whatever the bytes, the outcome (the rejection and
+ * its reason, or the values kept) must be protobuf-c's.  The oracle here
+ * unpacks with protobuf-c and applies the checks of join.h; the inputs are
+ * full messages as the stages send them, hand-made oddities, and random
+ * mutations of both. */
+
+#define PEEK_BUF     4096
+#define PEEK_MUTANTS 3000
+
+struct peek_out {
+        size_t labels, rejects;
+        enum join_reject_reason reason;
+        char id[FRAUD_LABELER_ID_MAX + 1], card[FRAUD_LABELER_ID_MAX + 1];
+        int decision;
+        int64_t event_us;
+        uint64_t features_hash;
+};
+
+static int peek_on_label(void *ctx, const struct join_label *l, void *tag) {
+        struct peek_out *o = ctx;
+
+        (void)tag;
+        o->labels++;
+        snprintf(o->id, sizeof(o->id), "%s", l->transaction_id);
+        snprintf(o->card, sizeof(o->card), "%s", l->card_hash);
+        o->decision = l->decision;
+        o->event_us = l->event_time_us;
+        o->features_hash = fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, l->features, l->features_size);
+        return 0;
+}
+
+static int peek_on_reject(void *ctx, const struct join_reject *r, void *tag) {
+        struct peek_out *o = ctx;
+
+        (void)tag;
+        o->rejects++;
+        o->reason = r->reason;
+        return 0;
+}
+
+struct peek_run {
+        struct memstore *m;
+        struct join *j;
+        struct peek_out out;
+};
+
+static void peek_open(struct peek_run *r) {
+        struct join_config c = {MATURITY_US, HORIZON_US, 0, FRAUD_LABELER_FEATURES_BYTES_MAX};
+        struct join_sink sink = {peek_on_label, peek_on_reject, &r->out};
+        struct join_store st;
+
+        memset(r, 0, sizeof(*r));
+        ck_assert_int_eq(memstore_new(16, &r->m), 0);
+        memstore_join_store(r->m, &st);
+        ck_assert_int_eq(join_new(&c, &st, &sink, &r->j), 0);
+}
+
+static void peek_close(struct peek_run *r) {
+        join_free(r->j);
+        memstore_free(r->m);
+}
+
+static void peek_input(struct peek_run *r, enum join_kind kind, const uint8_t *buf, size_t n) {
+        struct join_input in = {kind, buf, n, 0, 1, NULL};
+
+        ck_assert_int_eq(join_input(r->j, &in), 0);
+}
+
+static bool peek_id_ok(const char *id) {
+        return strlen(id) > 0 && strlen(id) <= FRAUD_LABELER_ID_MAX;
+}
+
+static bool peek_time_ok(int64_t t) {
+        return t > 0 && t <= FRAUD_LABELER_TIME_US_MAX;
+}
+
+/* Brings the watermark to event + maturity when that is a valid time:
+ * true when the record's label came out. */
+static bool peek_mature(struct peek_run *r, int64_t event_us) {
+        if (event_us > FRAUD_LABELER_TIME_US_MAX - MATURITY_US)
+                return false;
+        ck_assert_int_eq(join_time_observe(r->j, event_us + MATURITY_US), 0);
+        kit_drain(r->j);
+        ck_assert_uint_eq(r->out.labels, 1);
+        return true;
+}
+
+/* The size of the record of id: a new record keeps the card and the
+ * FeatureVector after a head of 22 bytes (join.c's layout). */
+static void peek_expect_record(struct peek_run *r, const char *id, const char *card, size_t n) {
+        static uint8_t rec[FRAUD_LABELER_RECORD_BYTES_MAX];
+        struct join_store st;
+
+        memstore_join_store(r->m, &st);
+        ck_assert_int_eq(st.record_get(st.ctx, id, strlen(id), rec, sizeof(rec)),
+                         (int)(22 + 1 + strlen(card) + 4 + n));
+}
+
+/* The join's outcome for a FeatureVector equals protobuf-c's and the
+ * checks'; 1 when it was accepted, 0 when rejected. */
+static int peek_expect_features(const uint8_t *buf, size_t n) {
+        Fraud__FeatureVector *fv = fraud__feature_vector__unpack(NULL, n, buf);
+        const Fraud__Transaction *t = fv ? fv->transaction : NULL;
+        int want = -1;
+        struct peek_run r;
+
+        if (!fv)
+                want = JOIN_REJECT_BAD_PROTOBUF;
+        else if (fv->schema_version != FEATURE_VECTOR_SCHEMA_VERSION)
+                want = JOIN_REJECT_BAD_SCHEMA_VERSION;
+        else if (!t)
+                want = JOIN_REJECT_MISSING_TRANSACTION;
+        else if (!peek_id_ok(fv->transaction_id) || strlen(t->card_hash) > FRAUD_LABELER_ID_MAX)
+                want = JOIN_REJECT_BAD_ID;
+        else if (!peek_time_ok(t->event_time_us))
+                want = JOIN_REJECT_BAD_TIME;
+        peek_open(&r);
+        peek_input(&r, JOIN_FEATURES, buf, n);
+        if (want >= 0) {
+                ck_assert_uint_eq(r.out.rejects, 1);
+                ck_assert_msg((int)r.out.reason == want, "%s, protobuf-c says %s",
+                              join_reject_code(r.out.reason),
+                              join_reject_code((enum join_reject_reason)want));
+        } else {
+                ck_assert_uint_eq(r.out.rejects, 0);
+                ck_assert_int_eq(join_watermark(r.j), t->event_time_us);
+                peek_expect_record(&r, fv->transaction_id, t->card_hash, n);
+                if (peek_mature(&r, t->event_time_us)) {
+                        ck_assert_str_eq(r.out.id, fv->transaction_id);
+                        ck_assert_str_eq(r.out.card, t->card_hash);
+                        ck_assert_int_eq(r.out.event_us, t->event_time_us);
+                        ck_assert_uint_eq(r.out.features_hash,
+                                          fraud_hash_fnv1a(FRAUD_HASH_FNV1A_INIT, buf, n));
+                }
+        }
+        peek_close(&r);
+        fraud__feature_vector__free_unpacked(fv, NULL);
+        return want < 0;
+}
+
+/* As peek_expect_features(), for a Score: its decision shows on the label
+ * of a FeatureVector of the same id sent after it. */
+static int peek_expect_score(const uint8_t *buf, size_t n) {
+        Fraud__Score *s = fraud__score__unpack(NULL, n, buf);
+        uint8_t fv[KIT_MSG_MAX];
+        int want = -1;
+        struct peek_run r;
+
+        if (!s)
+                want = JOIN_REJECT_BAD_PROTOBUF;
+        else if (s->schema_version != SCORE_SCHEMA_VERSION)
+                want = JOIN_REJECT_BAD_SCHEMA_VERSION;
+        else if (!peek_id_ok(s->transaction_id))
+                want = JOIN_REJECT_BAD_ID;
+        else if (!peek_time_ok(s->event_time_us))
+                want = JOIN_REJECT_BAD_TIME;
+        else if ((int)s->decision < KIT_ALLOW || (int)s->decision > KIT_BLOCK)
+                want = JOIN_REJECT_BAD_DECISION;
+        else if (s->shadow)
+                want = JOIN_REJECT_SHADOW_SCORE;
+        peek_open(&r);
+        peek_input(&r, JOIN_SCORE, buf, n);
+        if (want >= 0) {
+                ck_assert_uint_eq(r.out.rejects, 1);
+                ck_assert_msg((int)r.out.reason == want, "%s, protobuf-c says %s",
+                              join_reject_code(r.out.reason),
+                              join_reject_code((enum join_reject_reason)want));
+        } else {
+                ck_assert_uint_eq(r.out.rejects, 0);
+                ck_assert_int_eq(join_watermark(r.j), s->event_time_us);
+                peek_input(&r, JOIN_FEATURES, fv,
+                           kit_features_pack(fv, s->transaction_id, "c", s->event_time_us, 1));
+                ck_assert_uint_eq(r.out.rejects, 0);
+                if (peek_mature(&r, s->event_time_us)) {
+                        ck_assert_str_eq(r.out.id, s->transaction_id);
+                        ck_assert_int_eq(r.out.decision, s->decision);
+                }
+        }
+        peek_close(&r);
+        fraud__score__free_unpacked(s, NULL);
+        return want < 0;
+}
+
+/* ---- raw protobuf for the hand-made oddities ---- */
+
+static size_t raw_varint(uint8_t *p, uint64_t v) {
+        size_t n = 0;
+
+        do {
+                p[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+                v >>= 7;
+        } while (v);
+        return n;
+}
+
+static size_t raw_tag(uint8_t *p, unsigned field, unsigned wire) {
+        return raw_varint(p, (uint64_t)field << 3 | wire);
+}
+
+static size_t raw_bytes(uint8_t *p, unsigned field, const void *d, size_t n) {
+        size_t k = raw_tag(p, field, 2);
+
+        k += raw_varint(p + k, n);
+        memcpy(p + k, d, n);
+        return k + n;
+}
+
+/* A Transaction and a FeatureVector with every field set, as velocity
+ * sends them. */
+static size_t full_transaction_pack(uint8_t *buf, const char *id, const char *card, int64_t t_us) {
+        Fraud__Transaction t = FRAUD__TRANSACTION__INIT;
+
+        t.schema_version = TRANSACTION_SCHEMA_VERSION;
+        t.transaction_id = (char *)id;
+        t.event_time_us = t_us;
+        t.amount_minor = 4225;
+        t.currency = (char *)"GBP";
+        t.card_hash = (char *)card;
+        t.card_last4 = (char *)"8307";
+        t.card_bin = (char *)"475100";
+        t.customer_id = (char *)"C00009168";
+        t.merchant_id = (char *)"M0000575";
+        t.terminal_id = (char *)"M0000575-01";
+        t.mcc = 5812;
+        t.country = (char *)"GB";
+        t.channel = FRAUD__CHANNEL__CHANNEL_CONTACTLESS;
+        t.device_id = (char *)"dev-1";
+        t.ip = (char *)"192.0.2.1";
+        t.ingest_time_us = t_us + 5;
+        return fraud__transaction__pack(&t, buf);
+}
+
+/* The FeatureVector of id[0..id_len) around tx[0..tx_len) (raw, so that
+ * tests can bend them), with 141 values packed, or one field each when
+ * !packed. */
+static size_t full_features_raw(uint8_t *buf, const char *id, size_t id_len, const uint8_t *tx,
+                                size_t tx_len, bool packed) {
+        double values[141];
+        size_t n = 0;
+
+        for (int i = 0; i < 141; i++)
+                values[i] = i * 1.25 - 7;
+        n += raw_tag(buf + n, 1, 0);
+        n += raw_varint(buf + n, FEATURE_VECTOR_SCHEMA_VERSION);
+        n += raw_bytes(buf + n, 2, id, id_len);
+        n += raw_bytes(buf + n, 3, tx, tx_len);
+        n += raw_tag(buf + n, 4, 0);
+        n += raw_varint(buf + n, KIT_SCHEMA);
+        if (packed) {
+                n += raw_bytes(buf + n, 5, values, sizeof(values));
+        } else {
+                for (int i = 0; i < 141; i++) {
+                        n += raw_tag(buf + n, 5, 1);
+                        memcpy(buf + n, &values[i], 8);
+                        n += 8;
+                }
+        }
+        n += raw_tag(buf + n, 6, 0);
+        n += raw_varint(buf + n, (uint64_t)T0 + 11);
+        ck_assert_uint_le(n, PEEK_BUF);
+        return n;
+}
+
+static size_t full_features_pack(uint8_t *buf, const char *id, const char *card, int64_t t_us) {
+        uint8_t tx[512];
+
+        return full_features_raw(buf, id, strlen(id), tx, full_transaction_pack(tx, id, card, t_us),
+                                 true);
+}
+
+static size_t full_score_pack(uint8_t *buf, const char *id, int64_t t_us, int decision) {
+        Fraud__Score s = FRAUD__SCORE__INIT;
+        char *reasons[] = {(char *)"velocity_1h", (char *)"new_device"};
+
+        s.schema_version = SCORE_SCHEMA_VERSION;
+        s.transaction_id = (char *)id;
+        s.card_hash = (char *)"c0ffee";
+        s.event_time_us = t_us;
+        s.amount_minor = 4225;
+        s.currency = (char *)"GBP";
+        s.decision = (Fraud__Decision)decision;
+        s.probability = 0.125;
+        s.stage = FRAUD__STAGE__STAGE_GBDT;
+        s.gbdt_version = (char *)"gbdt-20260228";
+        s.neural_version = (char *)"mlp-20260228";
+        s.rules_version = (char *)"rules-3";
+        s.n_reason_codes = 2;
+        s.reason_codes = reasons;
+        s.degraded = true;
+        s.rules_latency_ns = 1200;
+        s.gbdt_latency_ns = 34000;
+        s.neural_latency_ns = 56000;
+        s.ingest_time_us = t_us + 3;
+        s.scored_time_us = t_us + 9;
+        return fraud__score__pack(&s, buf);
+}
+
+/* buf[0..n) with one random change; the new size. */
+static size_t peek_mutate(uint8_t *buf, size_t n, uint64_t *rng) {
+        static const uint8_t odd[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0x08, 0x0a, 0x12, 0x1a,
+                                      0x20, 0x29, 0x2a, 0x30, 0x38, 0x41, 0x78, 0x88};
+        uint64_t x = *rng = *rng * 6364136223846793005u + 1442695040888963407u;
+        size_t at = n ? (size_t)(x >> 33) % n : 0;
+        uint8_t b = (uint8_t)(x >> 13);
+
+        switch ((x >> 8) % 7) {
+        case 0:
+                if (n)
+                        buf[at] = b;
+                return n;
+        case 1:
+                if (n)
+                        buf[at] = odd[(x >> 20) % sizeof(odd)];
+                return n;
+        case 2:
+                return at; /* truncated */
+        case 3:
+                if (n + 1 > PEEK_BUF)
+                        return n;
+                memmove(buf + at + 1, buf + at, n - at);
+                buf[at] = b;
+                return n + 1;
+        case 4:
+                if (!n)
+                        return n;
+                memmove(buf + at, buf + at + 1, n - at - 1);
+                return n - 1;
+        case 5: { /* a span again at the end: fields twice */
+                size_t len = 1 + (x >> 40) % 24;
+                if (at + len > n || n + len > PEEK_BUF)
+                        return n;
+                memcpy(buf + n, buf + at, len);
+                return n + len;
+        }
+        default:
+                if (n)
+                        buf[at] ^= (uint8_t)(1u << ((x >> 20) % 8));
+                return n;
+        }
+}
+
+/* Hand-made FeatureVectors at the edges of the light read: what it
+ * must decline, what it may read. */
+static void peek_features_oddities(const uint8_t *base, size_t n_base) {
+        uint8_t buf[PEEK_BUF], tx[1024], other[256];
+        const char *id = "tx_be49d2fb_000000000001";
+        size_t n, k, tx_n = full_transaction_pack(tx, id, "c0ffee", T0);
+        char card[FRAUD_LABELER_ID_MAX + 2];
+
+        /* Not packed; the kit's small vector; no transaction; empty. */
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, id, strlen(id), tx, tx_n, false)),
+                1);
+        ck_assert_int_eq(peek_expect_features(buf, kit_features_pack(buf, id, "", T0, 5)), 1);
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, id, strlen(id), tx, 0, true)), 0);
+        ck_assert_int_eq(peek_expect_features(buf, 0), 0);
+        /* The same field twice: the last id; a transaction merged into the
+         * first, whose card stays. */
+        memcpy(buf, base, n_base);
+        n = n_base + raw_bytes(buf + n_base, 2, "tx_2", 4);
+        ck_assert_int_eq(peek_expect_features(buf, n), 1);
+        k = full_transaction_pack(other, "x", "", T0 + 5);
+        memcpy(buf, base, n_base);
+        n = n_base + raw_bytes(buf + n_base, 3, other, k);
+        ck_assert_int_eq(peek_expect_features(buf, n), 1);
+        /* Unknown fields, in the vector and in the transaction. */
+        memcpy(buf, base, n_base);
+        n = n_base + raw_bytes(buf + n_base, 30, "?", 1);
+        ck_assert_int_eq(peek_expect_features(buf, n), 1);
+        k = tx_n + raw_tag(tx + tx_n, 18, 0);
+        tx[k++] = 1;
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, id, strlen(id), tx, k, true)), 1);
+        /* Packed values of a length that is not a multiple of 8. */
+        memcpy(buf, base, n_base);
+        n = n_base + raw_bytes(buf + n_base, 5, "1234567", 7);
+        ck_assert_int_eq(peek_expect_features(buf, n), 0);
+        /* A schema version past 32 bits and past 16; a time past 64 bits. */
+        n = raw_tag(buf, 1, 0);
+        n += raw_varint(buf + n, (UINT64_C(1) << 32) | FEATURE_VECTOR_SCHEMA_VERSION);
+        memcpy(buf + n, base + 2, n_base - 2); /* base without its version */
+        ck_assert_int_eq(peek_expect_features(buf, n + n_base - 2), 1);
+        n = raw_tag(buf, 1, 0);
+        n += raw_varint(buf + n, (UINT64_C(1) << 16) | FEATURE_VECTOR_SCHEMA_VERSION);
+        memcpy(buf + n, base + 2, n_base - 2);
+        ck_assert_int_eq(peek_expect_features(buf, n + n_base - 2), 0);
+        k = full_transaction_pack(tx, id, "c0ffee", 0); /* no time: it comes last */
+        k += raw_tag(tx + k, 3, 0);
+        k += raw_varint(tx + k, (uint64_t)T0 | UINT64_C(1) << 63);
+        tx[k - 1] |= 0x7e; /* bits 64..69 of the varint: dropped */
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, id, strlen(id), tx, k, true)), 0);
+        /* A NUL in the id or the card; a card of the longest and too long. */
+        tx_n = full_transaction_pack(tx, id, "c0ffee", T0);
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, "t\0x", 3, tx, tx_n, true)), 1);
+        k = full_transaction_pack(tx, id, "", T0);
+        k += raw_bytes(tx + k, 6, "c\0d", 3);
+        ck_assert_int_eq(
+                peek_expect_features(buf, full_features_raw(buf, id, strlen(id), tx, k, true)), 1);
+        memset(card, 'a', sizeof(card) - 1);
+        card[sizeof(card) - 1] = '\0';
+        ck_assert_int_eq(peek_expect_features(buf, full_features_pack(buf, id, card, T0)), 0);
+        card[FRAUD_LABELER_ID_MAX] = '\0';
+        ck_assert_int_eq(peek_expect_features(buf, full_features_pack(buf, id, card, T0)), 1);
+        /* Tags and lengths in longer forms than needed: a length of 6
+         * bytes is more than protobuf-c reads. */
+        buf[0] = 0x88;
+        buf[1] = 0x00;
+        buf[2] = FEATURE_VECTOR_SCHEMA_VERSION;
+        memcpy(buf + 3, base + 2, n_base - 2);
+        ck_assert_int_eq(peek_expect_features(buf, n_base + 1), 1);
+        for (size_t extra = 1; extra <= 5; extra++) {
+                memcpy(buf, base, 2); /* the schema version */
+                buf[2] = 0x12;        /* field 2, length-delimited */
+                buf[3] = (uint8_t)(base[3] | 0x80);
+                memset(buf + 4, 0x80, extra - 1);
+                buf[3 + extra] = 0x00;
+                memcpy(buf + 4 + extra, base + 4, n_base - 4);
+                ck_assert_int_eq(peek_expect_features(buf, n_base + extra), extra < 5);
+        }
+}
+
+START_TEST(test_join_light_read_of_a_feature_vector_agrees_with_protobuf_c) {
+        uint8_t base[PEEK_BUF], buf[PEEK_BUF];
+        size_t n_base = full_features_pack(base, "tx_be49d2fb_000000000001", "c0ffee", T0), n;
+        uint64_t rng = 7;
+        int accepted = 0, total = 0;
+
+        ck_assert_int_eq(peek_expect_features(base, n_base), 1);
+        peek_features_oddities(base, n_base);
+        for (int i = 0; i < PEEK_MUTANTS; i++) {
+                memcpy(buf, base, n_base);
+                n = peek_mutate(buf, n_base, &rng);
+                if (i % 3 == 0)
+                        n = peek_mutate(buf, n, &rng);
+                accepted += peek_expect_features(buf, n);
+                total++;
+        }
+        ck_assert_int_gt(accepted, total / 4);
+        ck_assert_int_lt(accepted, total - total / 10);
+}
+END_TEST
+
+START_TEST(test_join_light_read_of_a_score_agrees_with_protobuf_c) {
+        uint8_t base[PEEK_BUF], buf[PEEK_BUF];
+        const char *id = "tx_be49d2fb_000000000001";
+        size_t n_base = full_score_pack(base, id, T0, KIT_REVIEW), n, k;
+        uint64_t rng = 11;
+        int accepted = 0, total = 0;
+
+        ck_assert_int_eq(peek_expect_score(base, n_base), 1);
+        ck_assert_int_eq(peek_expect_score(buf, kit_score_pack(buf, id, "c", T0, KIT_BLOCK)), 1);
+        /* A decision past 32 bits and past 8, a shadow bool in a long form. */
+        n = full_score_pack(buf, id, T0, 0); /* no decision field */
+        k = n + raw_tag(buf + n, 7, 0);
+        k += raw_varint(buf + k, (UINT64_C(1) << 32) | KIT_ALLOW);
+        ck_assert_int_eq(peek_expect_score(buf, k), 1);
+        k = n + raw_tag(buf + n, 7, 0);
+        k += raw_varint(buf + k, (UINT64_C(1) << 8) | KIT_ALLOW);
+        ck_assert_int_eq(peek_expect_score(buf, k), 0);
+        memcpy(buf, base, n_base);
+        n = n_base + raw_tag(buf + n_base, 15, 0);
+        buf[n++] = 0x80;
+        buf[n++] = 0x00;
+        ck_assert_int_eq(peek_expect_score(buf, n), 1);
+        buf[n - 1] = 0x01;
+        ck_assert_int_eq(peek_expect_score(buf, n), 0);
+        buf[n - 2] = 0x02; /* a bool of 2 */
+        ck_assert_int_eq(peek_expect_score(buf, n - 1), 0);
+        /* A tag in a longer form: field 3 (a string) as a varint. */
+        n = kit_score_pack(buf, id, "c", T0, KIT_ALLOW); /* no field 19 either */
+        memcpy(buf + n, "\x98\x00\x05", 3);
+        ck_assert_int_eq(peek_expect_score(buf, n + 3), 0);
+        /* Varints of 10 bytes and of 11 (more than protobuf-c reads). */
+        n = kit_score_pack(buf, id, "c", T0, KIT_ALLOW); /* no amount */
+        n += raw_tag(buf + n, 5, 0);
+        memset(buf + n, 0xff, 9);
+        buf[n + 9] = 0x01;
+        ck_assert_int_eq(peek_expect_score(buf, n + 10), 1);
+        buf[n + 9] = 0xff;
+        buf[n + 10] = 0x00;
+        ck_assert_int_eq(peek_expect_score(buf, n + 11), 0);
+        /* The same id twice, a reason code more. */
+        memcpy(buf, base, n_base);
+        n = n_base + raw_bytes(buf + n_base, 2, "tx_2", 4);
+        n += raw_bytes(buf + n, 13, "again", 5);
+        ck_assert_int_eq(peek_expect_score(buf, n), 1);
+        for (int i = 0; i < PEEK_MUTANTS; i++) {
+                memcpy(buf, base, n_base);
+                n = peek_mutate(buf, n_base, &rng);
+                if (i % 3 == 0)
+                        n = peek_mutate(buf, n, &rng);
+                accepted += peek_expect_score(buf, n);
+                total++;
+        }
+        ck_assert_int_gt(accepted, total / 10);
+        ck_assert_int_lt(accepted, total - total / 10);
+}
+END_TEST
+
+/* ---- records changed in place ---- */
+
+/* The sim's stream through a memstore that lends its records (changed in
+ * place, new ones written where they are kept) and through one seen as a
+ * store that copies (every record encoded whole and put): the same
+ * labels, rejects and record bytes. */
+static void fx_open_copying(struct fx *f) {
+        struct join_config c = {MATURITY_US, HORIZON_US, f->lateness_us,
+                                FRAUD_LABELER_FEATURES_BYTES_MAX};
+        struct join_store st;
+        struct join_sink sink = kit_sink(&f->out);
+
+        memstore_join_store(f->m, &st);
+        st.record_lend = NULL;
+        st.record_alloc = NULL;
+        st.record_prefetch = NULL;
+        ck_assert_int_eq(join_new(&c, &st, &sink, &f->j), 0);
+}
+
+static void expect_same_record(struct fx *a, struct fx *b, const char *id) {
+        static uint8_t va[FRAUD_LABELER_RECORD_BYTES_MAX], vb[FRAUD_LABELER_RECORD_BYTES_MAX];
+        struct join_store sa, sb;
+        int na, nb;
+
+        memstore_join_store(a->m, &sa);
+        memstore_join_store(b->m, &sb);
+        na = sa.record_get(sa.ctx, id, strlen(id), va, sizeof(va));
+        nb = sb.record_get(sb.ctx, id, strlen(id), vb, sizeof(vb));
+        ck_assert_int_eq(na, nb);
+        ck_assert_msg(na < 0 || memcmp(va, vb, (size_t)na) == 0, "%s: records differ", id);
+}
+
+static void sim_feed_some(struct fx *f, const struct kit_sim *s, size_t from, size_t to) {
+        for (size_t i = from; i < to; i++) {
+                kit_sim_feed(f->j, &s->ev[i], &f->offset);
+                if (s->ev[i].kind == SIM_EVENT_CHARGEBACK && i % 5 == 0)
+                        kit_sim_feed(f->j, &s->ev[i], &f->offset); /* a duplicate */
+                if (i % 64 == 0)
+                        kit_drain(f->j);
+        }
+        kit_drain(f->j);
+}
+
+START_TEST(test_join_records_changed_in_place_equal_the_records_written_whole) {
+        struct kit_sim s;
+        struct fx a, b;
+        size_t compared = 0;
+
+        kit_sim_load(&s, 300, 3);
+        fx_init(&a, KIT_HOUR_US);
+        memset(&b, 0, sizeof(b));
+        b.lateness_us = KIT_HOUR_US;
+        ck_assert_int_eq(memstore_new(1u << 20, &b.m), 0);
+        fx_open_copying(&b);
+        for (size_t at = 0; at < s.n; at += s.n / 4 + 1) {
+                size_t to = at + s.n / 4 + 1 < s.n ? at + s.n / 4 + 1 : s.n;
+                sim_feed_some(&a, &s, at, to);
+                sim_feed_some(&b, &s, at, to);
+                for (size_t i = 0; i < s.n; i++)
+                        if (s.ev[i].kind == SIM_EVENT_TRANSACTION) {
+                                expect_same_record(&a, &b, s.ev[i].tx.transaction_id);
+                                compared++;
+                        }
+        }
+        ck_assert_uint_gt(compared, 10000);
+        ck_assert_uint_gt(a.out.n_labels, 1000);
+        ck_assert_uint_eq(a.out.n_labels, b.out.n_labels);
+        for (size_t i = 0; i < a.out.n_labels; i++)
+                ck_assert(kit_label_equal(&a.out.labels[i], &b.out.labels[i]));
+        ck_assert_uint_eq(a.out.n_rejects, b.out.n_rejects);
+        ck_assert_uint_eq(memstore_due_entries(a.m), memstore_due_entries(b.m));
+        ck_assert_int_gt(fx_counters(&a).labels_corrected, 0);
+        fx_release(&a);
+        fx_release(&b);
+        free(s.ev);
+}
+END_TEST
+
 /* ---- the simulator's stream ---- */
 
 struct sim_check {
@@ -921,4 +1504,7 @@ TESTING_MAIN("join", test_join_maturity_gives_a_provisional_legit_label_on_the_w
              test_join_bad_input_goes_to_dlq_with_its_reason,
              test_join_feature_vector_too_large_for_a_label_goes_to_dlq,
              test_join_label_pack_embeds_the_feature_vector_as_received,
+             test_join_light_read_of_a_feature_vector_agrees_with_protobuf_c,
+             test_join_light_read_of_a_score_agrees_with_protobuf_c,
+             test_join_records_changed_in_place_equal_the_records_written_whole,
              test_join_sim_labels_equal_the_brute_force_and_reconcile)
