@@ -10,8 +10,8 @@
  * entities_max entities and events_max events are cached.  Memory is thus
  * bounded by entities_max (+ the entities changed in one batch, at most
  * FRAUD_VELOCITY_COMMIT_ENTITIES_MAX) windows and events_max (+ the events
- * of the batch) events of 24 (terminal) to 56 (card) bytes, whatever the
- * number of cards.
+ * of the batch) events of 24 (terminal; 32 with the index its queries
+ * keep, window.h) to 56 (card) bytes, whatever the number of cards.
  *
  * Without a store (store NULL: the backtest engine, the tests), evicting
  * loses an entity's history; size the cache to the data then.

@@ -6,6 +6,11 @@
  * the longest.  Distinct values go into open-addressed sets whose slots are
  * stamped with a generation, so a query never clears them.
  *
+ * A query without attributes (a terminal's: hundreds of events, nothing
+ * but counts, sums and maxima) reads the window's index instead, described
+ * at struct window_index: per span a search started where the span's edge
+ * was last time, a subtraction and a step along the peaks.
+ *
  * Store format (little-endian): u8 version, u8 kind, u16 0, u32 events,
  * u32 chargebacks, i64 newest_us; per event i64 t_us, i64 amount and the
  * kind's attributes as u64; per chargeback i64 tx_time_us, i64 arrival_us,
@@ -18,13 +23,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WINDOW_FORMAT      1
-#define WINDOW_HEADER_SIZE 20
+#define WINDOW_FORMAT          1
+#define WINDOW_HEADER_SIZE     20
+#define WINDOW_PREFETCH_EVENTS 64 /* newest events of a walked window prefetched */
 
 struct window_slot {
         uint64_t key;
         uint32_t gen;
 };
+
+/* The index of a window queried without attributes.  Events are numbered:
+ * event i is number seq + i (modulo 2^32), and seq grows by one each time
+ * the oldest event is dropped, so a number names the same event for as long
+ * as it is held and no later event is inserted before it.
+ *   pre    per slot, the sum of the amounts of the events before it plus a
+ *          base, modulo 2^64 (total: of all the events): the sum of events
+ *          [lo, n) is total - pre[slot of lo], which is the int64 sum of a
+ *          walk whenever that one does not overflow (both are the true sum
+ *          modulo 2^64);
+ *   peak   the events whose amount is larger than every later event's
+ *          (number and amount), oldest first, in a ring that doubles when
+ *          full (a handful for random amounts; n at most): their amounts
+ *          decrease, and an event that is not a peak is at most a later
+ *          peak, so the largest amount of events [lo, n) is that of the
+ *          first peak at or after lo;
+ *   edge   the numbers where each span's left edge (and window_label()'s
+ *          two edges) fell last time.  Consecutive queries of a window move
+ *          their edges by a few events, so a search starts there and widens
+ *          by doubling steps.  A hint only: any value gives the same answers.
+ * Appending the newest event updates pre and peak in amortized O(1),
+ * dropping the oldest in O(1).  A late event (inserted before the newest)
+ * or a new ring (growth) makes them invalid until the next query rebuilds
+ * them in one pass; a decode starts without an index.  A query before the
+ * newest event (a late transaction) walks the events instead.
+ */
+struct window_peak {
+        int64_t amount;
+        uint32_t seq;
+};
+
+struct window_index {
+        bool valid; /* pre, total and peak describe the events */
+        uint32_t seq;
+        uint32_t cap; /* slots of pre: the window's cap when built */
+        uint32_t peak_head, peak_n, peak_cap;
+        uint64_t total;
+        uint64_t *pre;
+        struct window_peak *peak;
+        uint32_t edge[FRAUD_FEATURESET_SPANS_MAX + 2]; /* the spans', then the label's */
+};
+
+#define WINDOW_EDGE_LABEL FRAUD_FEATURESET_SPANS_MAX
 
 /* The largest window (a card's: 5 attributes, no chargebacks) and a
  * terminal's with every chargeback fit one store value. */
@@ -49,10 +98,19 @@ void window_init(struct window *w, enum fraud_featureset_entity kind) {
         w->newest_us = INT64_MIN;
 }
 
+static void window_index_free(struct window_index *ix) {
+        if (!ix)
+                return;
+        free(ix->pre);
+        free(ix->peak);
+        free(ix);
+}
+
 void window_release(struct window *w) {
         free(w->pt);
         free(w->attr);
         free(w->cb);
+        window_index_free(w->ix);
         window_init(w, w->kind);
 }
 
@@ -83,19 +141,139 @@ static int window_alloc(struct window *w, uint32_t cap) {
         return w->pt && w->attr ? 0 : -ENOMEM;
 }
 
-/* Number of events with t_us <= t. */
-static uint32_t window_upper_bound(const struct window *w, int64_t t) {
-        uint32_t lo = 0, hi = w->n;
+/* Number of events with t_us <= t among [lo, hi), plus lo: a binary
+ * search whose step is a conditional move, not a branch (the times it
+ * compares are as good as random). */
+static uint32_t window_search(const struct window *w, int64_t t, uint32_t lo, uint32_t hi) {
+        uint32_t len = hi - lo;
 
-        while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-                if (window_at(w, mid)->t_us <= t)
-                        lo = mid + 1;
-                else
-                        hi = mid;
+        if (len == 0)
+                return lo;
+        while (len > 1) {
+                uint32_t half = len / 2;
+                lo = window_at(w, lo + half)->t_us <= t ? lo + half : lo;
+                len -= half;
         }
-        return lo;
+        return lo + (window_at(w, lo)->t_us <= t);
 }
+
+/* Number of events with t_us <= t.  Events mostly come in time order, so
+ * the newest is tried first. */
+static uint32_t window_upper_bound(const struct window *w, int64_t t) {
+        if (w->n == 0 || window_at(w, w->n - 1)->t_us <= t)
+                return w->n;
+        return window_search(w, t, 0, w->n - 1);
+}
+
+/* Number of events with t_us <= t, searched outward from event i by
+ * doubling steps, then by halving: O(log d) for an answer d events away. */
+static uint32_t window_upper_bound_from(const struct window *w, int64_t t, uint32_t i) {
+        uint32_t lo, hi, step = 1;
+
+        if (i > w->n)
+                i = w->n;
+        if (i < w->n && window_at(w, i)->t_us <= t) {
+                for (lo = i + 1;; lo = hi + 1, step *= 2) { /* the answer is in [lo, n] */
+                        hi = lo + step - 1;
+                        if (hi >= w->n || window_at(w, hi)->t_us > t)
+                                break;
+                }
+                return window_search(w, t, lo, hi < w->n ? hi : w->n);
+        }
+        if (i == 0 || window_at(w, i - 1)->t_us <= t)
+                return i;
+        for (hi = i - 1;; hi -= step, step *= 2) { /* the answer is in [0, hi], t[hi] > t */
+                if (hi < step) {
+                        lo = 0;
+                        break;
+                }
+                if (window_at(w, hi - step)->t_us <= t) {
+                        lo = hi - step + 1;
+                        break;
+                }
+        }
+        return window_search(w, t, lo, hi);
+}
+
+/* window_upper_bound() started at edge e's last place, which it updates. */
+static uint32_t window_upper_bound_edge(struct window *w, int64_t t, int e) {
+        struct window_index *ix = w->ix;
+        uint32_t i;
+
+        if (!ix)
+                return window_upper_bound(w, t);
+        i = window_upper_bound_from(w, t, ix->edge[e] - ix->seq);
+        ix->edge[e] = ix->seq + i;
+        return i;
+}
+
+/* ---- the index (struct window_index) ---- */
+
+static inline struct window_peak *window_peak(const struct window_index *ix, uint32_t k) {
+        return &ix->peak[(ix->peak_head + k) & (ix->peak_cap - 1)];
+}
+
+/* Doubles the ring of peaks (full).  -ENOMEM. */
+static int window_index_grow(struct window_index *ix) {
+        uint32_t cap = ix->peak_cap ? 2 * ix->peak_cap : 8;
+        struct window_peak *peak = malloc((size_t)cap * sizeof(*peak));
+
+        if (!peak)
+                return -ENOMEM;
+        for (uint32_t k = 0; k < ix->peak_n; k++)
+                peak[k] = *window_peak(ix, k);
+        free(ix->peak);
+        ix->peak = peak;
+        ix->peak_cap = cap;
+        ix->peak_head = 0;
+        return 0;
+}
+
+/* Adds event i, the newest, to the index.  -ENOMEM (the index is then
+ * invalid). */
+static int window_index_push(struct window *w, uint32_t i) {
+        struct window_index *ix = w->ix;
+        int64_t amount = window_at(w, i)->amount;
+
+        ix->pre[window_slot(w, i)] = ix->total;
+        ix->total += (uint64_t)amount;
+        while (ix->peak_n > 0 && window_peak(ix, ix->peak_n - 1)->amount <= amount)
+                ix->peak_n--;
+        if (ix->peak_n == ix->peak_cap && window_index_grow(ix) < 0) {
+                ix->valid = false;
+                return -ENOMEM;
+        }
+        *window_peak(ix, ix->peak_n++) = (struct window_peak){amount, ix->seq + i};
+        return 0;
+}
+
+/* w's index, rebuilt from the events when it is not valid; NULL without
+ * memory for it (the caller walks the events).  w holds events. */
+static struct window_index *window_index_get(struct window *w) {
+        struct window_index *ix = w->ix;
+
+        assert(w->n > 0);
+        if (!ix && !(ix = w->ix = calloc(1, sizeof(*ix))))
+                return NULL;
+        if (ix->valid)
+                return ix;
+        if (ix->cap != w->cap) {
+                free(ix->pre);
+                ix->pre = malloc((size_t)w->cap * sizeof(*ix->pre));
+                ix->cap = ix->pre ? w->cap : 0;
+                if (!ix->pre)
+                        return NULL;
+        }
+        ix->total = 0;
+        ix->peak_head = ix->peak_n = 0;
+        for (uint32_t i = 0; i < w->n; i++)
+                if (window_index_push(w, i) < 0)
+                        return NULL;
+        ix->valid = true;
+        return ix;
+}
+
+/* ---- changes ---- */
 
 static int window_grow(struct window *w, uint32_t events_max) {
         uint32_t cap = w->cap ? w->cap * 2 : 8;
@@ -115,10 +293,21 @@ static int window_grow(struct window *w, uint32_t events_max) {
                 window_copy(w, i, &old, window_slot(&old, i));
         free(old.pt);
         free(old.attr);
+        if (w->ix)
+                w->ix->valid = false; /* its arrays have the old ring's size */
         return 0;
 }
 
 static void window_drop_oldest(struct window *w) {
+        struct window_index *ix = w->ix;
+
+        if (ix) {
+                if (ix->valid && window_peak(ix, 0)->seq == ix->seq) {
+                        ix->peak_head = (ix->peak_head + 1) & (ix->peak_cap - 1);
+                        ix->peak_n--;
+                }
+                ix->seq++;
+        }
         w->head = (w->head + 1) & (w->cap - 1);
         w->n--;
 }
@@ -154,6 +343,12 @@ int window_add(struct window *w, const struct window_limits *lim, const struct w
         memcpy(window_attrs(w, window_slot(w, pos)), e->attr,
                window_kind_attrs[w->kind] * sizeof(uint64_t));
         w->n++;
+        if (w->ix && w->ix->valid) {
+                if (pos == w->n - 1)
+                        window_index_push(w, pos); /* on failure, rebuilt when queried */
+                else
+                        w->ix->valid = false; /* the later events were shifted */
+        }
         if (e->t_us > w->newest_us)
                 w->newest_us = e->t_us;
         window_expire(w, lim);
@@ -202,6 +397,32 @@ int window_chargeback_add(struct window *w, const struct window_chargeback *c) {
 
 /* ---- queries ---- */
 
+void window_prefetch(const struct window *w) {
+        const struct window_index *ix = w->ix;
+        uint32_t na = window_kind_attrs[w->kind];
+        uint32_t k = w->n < WINDOW_PREFETCH_EVENTS ? w->n : WINDOW_PREFETCH_EVENTS;
+
+        if (ix && ix->valid) {
+                /* The newest event, the peaks and the events and sums where the
+                 * edges were last time: next to where they will be. */
+                k = 1;
+                if (ix->peak_n > 0)
+                        __builtin_prefetch(window_peak(ix, ix->peak_n - 1));
+                for (size_t e = 0; e < sizeof(ix->edge) / sizeof(ix->edge[0]); e++) {
+                        uint32_t i = ix->edge[e] - ix->seq;
+                        if (i < w->n) {
+                                __builtin_prefetch(window_at(w, i));
+                                __builtin_prefetch(&ix->pre[window_slot(w, i)]);
+                        }
+                }
+        }
+        for (uint32_t i = w->n - k; i < w->n; i++) {
+                uint32_t slot = window_slot(w, i);
+                __builtin_prefetch(&w->pt[slot]);
+                __builtin_prefetch(&w->attr[(size_t)slot * na]);
+        }
+}
+
 int window_scratch_init(struct window_scratch *s, uint32_t events_max) {
         memset(s, 0, sizeof(*s));
         s->bits = 4;
@@ -231,48 +452,58 @@ static void window_scratch_next(struct window_scratch *s) {
         }
 }
 
-/* Adds key to set d, hashed into its first 2^bits slots (bits <= s->bits:
- * a query over n events uses about 2n slots, which stay in cache); true
- * when it was not there. */
-static bool window_scratch_insert(struct window_scratch *s, int d, uint64_t key, unsigned bits) {
+/* Adds key to a set of 2^bits slots stamped gen (bits <= s->bits: a
+ * query over n events uses about 2n slots, which stay in cache); 1 when it
+ * was not there.  Whether a value is new is as good as random, so it is
+ * not a branch: a slot that is free or holds key is (re)written alike. */
+static unsigned window_scratch_insert(struct window_slot *slots, uint32_t gen, unsigned bits,
+                                      uint64_t key) {
         uint32_t mask = (UINT32_C(1) << bits) - 1;
         uint32_t i = (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - bits));
 
         for (;; i = (i + 1) & mask) {
-                struct window_slot *slot = &s->slots[d][i];
-                if (slot->gen != s->gen) {
-                        slot->gen = s->gen;
+                struct window_slot *slot = &slots[i];
+                bool empty = slot->gen != gen;
+                if (empty | (slot->key == key)) {
+                        slot->gen = gen;
                         slot->key = key;
-                        return true;
+                        return empty;
                 }
-                if (slot->key == key)
-                        return false;
         }
 }
 
-/* The attribute part of an event: distinct values and probes. */
-static void window_accumulate(const uint64_t *attr, const struct window_query *q,
-                              struct window_scratch *s, unsigned bits, struct window_stats *acc,
-                              struct window_result *out) {
-        for (int d = 0; d < 2; d++)
-                if (q->distinct_attr[d] >= 0 &&
-                    window_scratch_insert(s, d, attr[q->distinct_attr[d]], bits))
-                        acc->distinct[d]++;
-        for (int p = 0; p < WINDOW_PROBES; p++)
-                if (q->probe_attr[p] >= 0 && attr[q->probe_attr[p]] == q->probe[p])
-                        out->probe_hits[p]++;
+/* Spans without attributes at the newest event or after (end == n), from
+ * the index.  Returns the longest span's first event. */
+static uint32_t window_query_index(struct window *w, const struct window_index *ix,
+                                   const struct window_query *q, struct window_result *out) {
+        uint32_t lo = w->n, k = ix->peak_n;
+
+        for (size_t j = 0; j < q->n_spans; j++) {
+                struct window_stats *st = &out->span[j];
+
+                lo = window_upper_bound_edge(w, q->t_us - q->spans_us[j], (int)j);
+                *st = (struct window_stats){0};
+                if (lo == w->n)
+                        continue;
+                st->count = w->n - lo;
+                st->sum = (int64_t)(ix->total - ix->pre[window_slot(w, lo)]);
+                while (k > 0 && window_peak(ix, k - 1)->seq - ix->seq >= lo)
+                        k--; /* spans ascend, so lo only falls */
+                st->max = window_peak(ix, k)->amount;
+        }
+        return lo;
 }
 
-/* Without attributes (a terminal), each span is an index range found by
- * binary search, walked by a tight loop over points for the sum and max:
- * the busiest entities pay a few cycles per event. */
-static void window_query_points(const struct window *w, const struct window_query *q, uint32_t end,
-                                struct window_result *out) {
+/* Spans without attributes before the newest event: each an index range,
+ * walked by a tight loop over points for the sum and max.  Returns the
+ * longest span's first event. */
+static uint32_t window_query_walk(struct window *w, const struct window_query *q, uint32_t end,
+                                  struct window_result *out) {
         struct window_stats acc = {0};
         uint32_t hi = end, lo = end;
 
         for (size_t j = 0; j < q->n_spans; j++) {
-                lo = window_upper_bound(w, q->t_us - q->spans_us[j]);
+                lo = window_upper_bound_edge(w, q->t_us - q->spans_us[j], (int)j);
                 assert(lo <= hi); /* spans ascend */
                 for (uint32_t i = lo; i < hi; i++) {
                         int64_t amount = window_at(w, i)->amount;
@@ -284,32 +515,35 @@ static void window_query_points(const struct window *w, const struct window_quer
                 out->span[j] = acc;
                 hi = lo;
         }
+        return lo;
+}
+
+static void window_query_points(struct window *w, const struct window_query *q, uint32_t end,
+                                struct window_result *out) {
+        struct window_index *ix = end > 0 && end == w->n ? window_index_get(w) : NULL;
+        uint32_t lo = ix ? window_query_index(w, ix, q, out) : window_query_walk(w, q, end, out);
+
         if (end >= 2 && end - 2 >= lo)
                 out->prev_us = window_at(w, end - 2)->t_us;
 }
 
-void window_query(const struct window *w, const struct window_query *q, struct window_scratch *s,
-                  struct window_result *out) {
+/* Spans with attributes: the walk back from event end - 1 (see the top of
+ * the file), with the query's attributes, probes and sets in locals. */
+static void window_query_attrs(const struct window *w, const struct window_query *q,
+                               struct window_scratch *s, uint32_t end, struct window_result *out) {
+        const int *da = q->distinct_attr, *pa = q->probe_attr;
         struct window_stats acc = {0};
-        uint32_t end = window_upper_bound(w, q->t_us);
-        bool attrs = q->distinct_attr[0] >= 0 || q->distinct_attr[1] >= 0;
+        uint32_t hits[WINDOW_PROBES] = {0};
         unsigned bits = 4; /* of the scratch sets: see window_scratch_insert */
         size_t j = 0;
 
-        for (int p = 0; p < WINDOW_PROBES; p++)
-                attrs |= q->probe_attr[p] >= 0;
-        assert(q->n_spans >= 1 && q->n_spans <= FRAUD_FEATURESET_SPANS_MAX);
-        memset(out, 0, sizeof(*out));
-        out->prev_us = INT64_MIN;
-        if (!attrs) {
-                window_query_points(w, q, end, out);
-                return;
-        }
         window_scratch_next(s);
         while (bits < s->bits && (UINT32_C(1) << bits) < 2 * end)
                 bits++;
         for (uint32_t i = end; i-- > 0;) {
                 const struct window_point *e = window_at(w, i);
+                const uint64_t *attr = window_attrs(w, window_slot(w, i));
+
                 while (j < q->n_spans && e->t_us <= q->t_us - q->spans_us[j])
                         out->span[j++] = acc;
                 if (j == q->n_spans)
@@ -320,17 +554,40 @@ void window_query(const struct window *w, const struct window_query *q, struct w
                         acc.max = e->amount;
                 acc.count++;
                 acc.sum += e->amount;
-                window_accumulate(window_attrs(w, window_slot(w, i)), q, s, bits, &acc, out);
+                for (int d = 0; d < 2; d++)
+                        if (da[d] >= 0)
+                                acc.distinct[d] += window_scratch_insert(s->slots[d], s->gen, bits,
+                                                                         attr[da[d]]);
+                for (int p = 0; p < WINDOW_PROBES; p++)
+                        hits[p] += pa[p] >= 0 && attr[pa[p]] == q->probe[p];
         }
         while (j < q->n_spans)
                 out->span[j++] = acc;
+        memcpy(out->probe_hits, hits, sizeof(hits));
 }
 
-void window_label(const struct window *w, int64_t t_us, int64_t delay_us, int64_t length_us,
+void window_query(struct window *w, const struct window_query *q, struct window_scratch *s,
+                  struct window_result *out) {
+        uint32_t end = window_upper_bound(w, q->t_us);
+        bool attrs = q->distinct_attr[0] >= 0 || q->distinct_attr[1] >= 0;
+
+        for (int p = 0; p < WINDOW_PROBES; p++)
+                attrs |= q->probe_attr[p] >= 0;
+        assert(q->n_spans >= 1 && q->n_spans <= FRAUD_FEATURESET_SPANS_MAX);
+        memset(out->probe_hits, 0, sizeof(out->probe_hits));
+        out->prev_us = INT64_MIN;
+        if (attrs)
+                window_query_attrs(w, q, s, end, out);
+        else
+                window_query_points(w, q, end, out);
+}
+
+void window_label(struct window *w, int64_t t_us, int64_t delay_us, int64_t length_us,
                   struct window_label *out) {
         int64_t hi = t_us - delay_us, lo = hi - length_us;
 
-        out->tx_count = (int64_t)window_upper_bound(w, hi) - (int64_t)window_upper_bound(w, lo);
+        out->tx_count = (int64_t)window_upper_bound_edge(w, hi, WINDOW_EDGE_LABEL) -
+                        (int64_t)window_upper_bound_edge(w, lo, WINDOW_EDGE_LABEL + 1);
         out->fraud_count = 0;
         for (uint32_t i = 0; i < w->n_cb; i++) {
                 const struct window_chargeback *c = &w->cb[i];

@@ -27,7 +27,16 @@
  * most FRAUD_VELOCITY_CHARGEBACKS_MAX, the oldest by transaction time
  * dropped beyond), for the label-derived features of window_label().
  *
- * Ownership: a window owns its arrays; window_release() frees them.
+ * A window queried without attributes (a terminal) also keeps an index
+ * derived from its events (running sums, the running maxima, where each
+ * span's edge fell last time: see window.c), so such a query costs a few
+ * steps whatever the history's length.  The index is never stored: it is
+ * built by the first such query and rebuilt after what it cannot follow
+ * (a late event, a decode); queries and window_label() therefore update the
+ * window they read, and answer exactly as a walk over the events would.
+ *
+ * Ownership: a window owns its arrays and index; window_release() frees
+ * them.
  */
 #ifndef FRAUD_WINDOW_H
 #define FRAUD_WINDOW_H
@@ -73,6 +82,8 @@ struct window_point {
         int64_t amount;
 };
 
+struct window_index;
+
 struct window {
         enum fraud_featureset_entity kind;
         uint32_t head, n, cap;   /* event i is in slot (head + i) & (cap - 1) */
@@ -81,6 +92,7 @@ struct window {
         uint32_t n_cb, cap_cb;
         struct window_chargeback *cb; /* owned */
         int64_t newest_us;            /* latest event time added; INT64_MIN if none */
+        struct window_index *ix;      /* owned; NULL until a query without attributes */
 };
 
 struct window_limits {
@@ -136,8 +148,14 @@ struct window_result {
                           * within the longest span; INT64_MIN if none */
 };
 
-/* Aggregates, per span, the events with time in (t - span, t]. */
-void window_query(const struct window *w, const struct window_query *q, struct window_scratch *s,
+/* Starts loading what a query of w will read first, so that the memory
+ * loads of several windows overlap.  Changes nothing. */
+void window_prefetch(const struct window *w);
+
+/* Aggregates, per span, the events with time in (t - span, t] (out->span
+ * beyond q->n_spans is left as it was).  Changes w's index only, never its
+ * events; without memory for the index, the query walks the events. */
+void window_query(struct window *w, const struct window_query *q, struct window_scratch *s,
                   struct window_result *out);
 
 /* The label-derived counts at t: transactions with time in
@@ -146,7 +164,7 @@ void window_query(const struct window *w, const struct window_query *q, struct w
 struct window_label {
         int64_t tx_count, fraud_count;
 };
-void window_label(const struct window *w, int64_t t_us, int64_t delay_us, int64_t length_us,
+void window_label(struct window *w, int64_t t_us, int64_t delay_us, int64_t length_us,
                   struct window_label *out);
 
 /* Serialization for the store, little-endian, versioned.  encoded_size is

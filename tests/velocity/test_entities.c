@@ -3,6 +3,7 @@
 #include <check.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,105 @@ START_TEST(test_entities_refuse_empty_or_long_id) {
 }
 END_TEST
 
+/* ---- random use against a plain model of the LRU cache ---- */
+
+#define MODEL_KEYS 6000
+
+struct model_key {
+        enum fraud_featureset_entity kind;
+        char id[FRAUD_VELOCITY_ID_MAX + 1];
+        bool cached;
+        uint64_t used; /* when last got */
+        uint32_t events;
+};
+
+static uint64_t rnd(uint64_t *state) { /* splitmix64 */
+        uint64_t z = (*state += UINT64_C(0x9e3779b97f4a7c15));
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        return z ^ (z >> 31);
+}
+
+/* What entities_committed() must do: the least recently used go first,
+ * while more entities or events than allowed are held. */
+static void model_commit(struct model_key *k, size_t entities_max, size_t events_max,
+                         uint64_t *evictions) {
+        for (;;) {
+                struct model_key *lru = NULL;
+                size_t cached = 0, events = 0;
+
+                for (int i = 0; i < MODEL_KEYS; i++) {
+                        if (!k[i].cached)
+                                continue;
+                        cached++;
+                        events += k[i].events;
+                        if (!lru || k[i].used < lru->used)
+                                lru = &k[i];
+                }
+                if (cached <= entities_max && events <= events_max)
+                        return;
+                lru->cached = false;
+                lru->events = 0;
+                (*evictions)++;
+        }
+}
+
+/* Thousands of entities between commits (then evictions empty most of the
+ * table: long probe runs shift back), ids of every length and kind, some
+ * differing only in their last byte or their kind: every window got must
+ * be the model's, with its events, or new after its eviction. */
+START_TEST(test_entities_evict_least_recently_used_like_a_model) {
+        static struct model_key k[MODEL_KEYS];
+        const size_t entities_max = 300, events_max = 2000;
+        struct entities *e = NULL;
+        struct entities_stats st;
+        uint64_t state = 42, evictions = 0;
+        int64_t t = 1;
+
+        for (int i = 0; i < MODEL_KEYS; i++) {
+                /* Distinct: the number first, then 0 to 120 letters. */
+                int len = snprintf(k[i].id, sizeof(k[i].id), "%d.", i);
+                for (size_t j = rnd(&state) % 121; j > 0; j--)
+                        k[i].id[len++] = (char)('a' + rnd(&state) % 3);
+                k[i].kind = (enum fraud_featureset_entity)(rnd(&state) % FRAUD_FEATURESET_ENTITIES);
+                if (i % 2 && rnd(&state) % 2) { /* a near twin of the previous */
+                        memcpy(k[i].id, k[i - 1].id, sizeof(k[i].id));
+                        if (rnd(&state) % 2)
+                                k[i].kind = (k[i - 1].kind + 1) % FRAUD_FEATURESET_ENTITIES;
+                        else
+                                k[i].id[strlen(k[i].id) - 1] ^= 0x20;
+                }
+        }
+        ck_assert_int_eq(entities_new(NULL, entities_max, events_max, &e), 0);
+        for (int round = 0; round < 6; round++) {
+                int gets = round % 2 ? 20000 : 2000;
+                for (int g = 0; g < gets; g++) {
+                        /* Skewed: a few keys are used often, as terminals are. */
+                        struct model_key *m =
+                                &k[rnd(&state) % (rnd(&state) % 4 ? 200 : MODEL_KEYS)];
+                        struct window *w = get(e, m->kind, m->id);
+
+                        if (w->n != m->events)
+                                ck_abort_msg("round %d get %d: %u events, want %u", round, g, w->n,
+                                             m->events);
+                        add_event(w, t++);
+                        m->cached = true;
+                        m->used = (uint64_t)t;
+                        m->events += m->events < limits.events_max;
+                }
+                commit(e, NULL);
+                model_commit(k, entities_max, events_max, &evictions);
+                entities_stats(e, &st);
+                ck_assert_uint_eq(st.evictions, evictions);
+                ck_assert_uint_le(st.cached, entities_max);
+        }
+        entities_free(e);
+}
+END_TEST
+
 TESTING_MAIN("entities", test_entities_same_id_gives_same_window_and_kinds_are_apart,
              test_entities_keep_changed_windows_until_committed_then_evict_lru,
              test_entities_evict_down_to_events_max, test_entities_reload_evicted_window_from_store,
              test_entities_write_no_value_for_an_empty_window,
-             test_entities_refuse_empty_or_long_id)
+             test_entities_refuse_empty_or_long_id,
+             test_entities_evict_least_recently_used_like_a_model)
