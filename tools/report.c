@@ -752,7 +752,7 @@ int report_csv_header(FILE *out) {
 }
 
 /* q / 10^9 as "I.FFFFFFFFF". */
-static bool fixed9_digits(uint64_t q, char *out) {
+static void fixed9_digits(uint64_t q, char *out) {
         uint64_t ip = q / 1000000000u, fp = q % 1000000000u;
         char digits[24];
         int n = 0;
@@ -766,7 +766,6 @@ static bool fixed9_digits(uint64_t q, char *out) {
         for (int i = 8; i >= 0; i--, fp /= 10)
                 out[i] = (char)('0' + fp % 10);
         out[9] = '\0';
-        return true;
 }
 
 __extension__ typedef unsigned __int128 u128; /* GCC and Clang on 64-bit targets */
@@ -787,14 +786,16 @@ static bool fixed9(double v, char *out) {
                 return false;                  /* "-0.000000000" */
         m = (uint64_t)ldexp(frexp(v, &e), 53); /* v = m * 2^(e - 53), m < 2^53 exactly */
         s = 53 - e;                            /* > 0: v < 1024 */
-        if (v == 0.0 || s >= 84)               /* m * 10^9 < 2^83 <= half: rounds to 0 */
-                return fixed9_digits(0, out);
-        x = (u128)m * 1000000000u;
-        q = (uint64_t)(x >> s);
-        rem = x & (((u128)1 << s) - 1);
-        half = (u128)1 << (s - 1);
-        q += rem > half || (rem == half && (q & 1));
-        return fixed9_digits(q, out);
+        q = 0; /* v == 0, or s >= 84: m * 10^9 < 2^83 <= half, rounds to 0 */
+        if (v != 0.0 && s < 84) {
+                x = (u128)m * 1000000000u;
+                q = (uint64_t)(x >> s);
+                rem = x & (((u128)1 << s) - 1);
+                half = (u128)1 << (s - 1);
+                q += rem > half || (rem == half && (q & 1));
+        }
+        fixed9_digits(q, out);
+        return true;
 }
 
 int report_csv_row(FILE *out, const struct report_score *s) {
